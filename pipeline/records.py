@@ -1,0 +1,154 @@
+"""Pydantic records of the output contract: what one document yields, with provenance.
+
+Numbers are `Decimal` so that `7.50` stays `7.50` and sums are exact; every value that came
+from a cell carries a `Provenance` (page, box, raw text, confidence, engine) in the record's
+`provenance` map, keyed by field name, so a reviewer can always go back to the evidence.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FormType = Literal["unit_overall", "project", "report", "unknown"]
+Status = Literal["ok", "needs_review", "failed"]
+Severity = Literal["error", "warning", "info"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Provenance(Record):
+    """Where a value came from."""
+
+    page: int | None = None
+    bbox: list[int] | None = Field(default=None, description="x0, y0, x1, y1 in page pixels")
+    raw: str = Field(default="", description="text as read, before post-correction")
+    confidence: float = 1.0
+    engine: str = "text"
+
+
+class Header(Record):
+    form_type: FormType = "unknown"
+    year: int | None = None
+    unit_name: str = ""
+    project_name: str = ""
+    supervising_dept: str = ""
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+
+class FundingLine(Record):
+    item: str
+    amount_unit: Literal["元", "万元"] = "元"
+    initial_budget: Decimal | None = None
+    budget: Decimal | None = None
+    executed: Decimal | None = None
+    execution_rate: Decimal | None = Field(default=None, description="percent, e.g. 99.20")
+    max_score: Decimal | None = None
+    score: Decimal | None = None
+    needs_review: bool = False
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+
+class Indicator(Record):
+    seq: int
+    page: int | None = None
+    level1: str = ""
+    level1_weight: Decimal | None = None
+    level2: str = ""
+    level3: str = ""
+    target: str = ""
+    target_op: str = ""
+    target_value: Decimal | None = None
+    target_unit: str = ""
+    actual: str = ""
+    actual_value: Decimal | None = None
+    actual_unit: str = ""
+    max_score: Decimal | None = None
+    score: Decimal | None = None
+    deviation_reason: str = ""
+    confidence: float = 1.0
+    needs_review: bool = False
+    note: str = Field(default="", description="why the row needs review, when it does")
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+
+class Totals(Record):
+    """The 总分 row as read; both empty when the form has none."""
+
+    max_score: Decimal | None = None
+    score: Decimal | None = None
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+
+class Fact(Record):
+    key: str
+    value: Decimal
+    unit: str
+    text: str
+    provenance: Provenance | None = None
+
+
+class Finding(Record):
+    rule_id: str
+    severity: Severity
+    seq: int | None = None
+    field: str = ""
+    message: str
+    expected: str = ""
+    observed: str = ""
+
+
+class Correction(Record):
+    page: int | None = None
+    seq: int | None = None
+    field: str = ""
+    raw: str
+    corrected: str
+    kind: str
+    confidence: float = 1.0
+
+
+class Document(Record):
+    doc_id: str
+    source_path: str
+    sha256: str
+    pages: int = 0
+    status: Status = "ok"
+    message: str = ""
+    engine: str = "text"
+    header: Header = Field(default_factory=Header)
+    funding: list[FundingLine] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(default_factory=list)
+    totals: Totals = Field(default_factory=Totals)
+    facts: list[Fact] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    corrections: list[Correction] = Field(default_factory=list)
+    page_images: dict[int, str] = Field(
+        default_factory=dict, description="page → image file (relative to the output folder) for review"
+    )
+
+    @property
+    def grade(self) -> str:
+        """优/良/中/差 from the 总分 row (financial-ministry bands: ≥90, ≥80, ≥60, below)."""
+        total = self.totals.score
+        if total is None:
+            return ""
+        if total >= 90:
+            return "优"
+        if total >= 80:
+            return "良"
+        if total >= 60:
+            return "中"
+        return "差"
+
+    @property
+    def n_errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
