@@ -1,0 +1,41 @@
+# perfscan — every target sets up what it needs, idempotently, on a fresh Debian machine.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+# Debian packages: poppler (pdf2image), CJK fonts (fixture rendering), tesseract (baseline engine),
+# chromium (review-page browser test).
+DEBS   := poppler-utils fonts-wqy-microhei fonts-arphic-uming tesseract-ocr tesseract-ocr-chi-sim chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup debs run test bench fixtures clean
+
+setup: debs $(STAMP)
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/perfscan run fixtures/docs --out $(OUT)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m tests.benchmark.run
+
+fixtures: setup
+	$(PY) fixtures/generate.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache

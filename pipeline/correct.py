@@ -1,0 +1,260 @@
+"""Post-correction of what OCR and text extraction get wrong, every change audited.
+
+Each step is small and conservative; a step that changes the text returns a `Change`
+(kind, before, after) that the form builder turns into a `corrections.csv` row once it knows
+the row and field. Nothing here guesses: look-alike characters are replaced only when the
+result is a known word of these forms (the lexicon) and the raw text is not.
+
+Field kinds decide which steps apply:
+- ``number``: a single numeric cell (分值, 得分, amounts, rates);
+- ``measure``: a target/actual cell (`=100.00(%)`, `≤350元/月`, `合格`);
+- ``name``: labels and indicator names (keeps （） around Chinese words);
+- ``text``: free text (deviation reasons, titles).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Literal
+
+from opencc import OpenCC
+
+FieldKind = Literal["number", "measure", "name", "text"]
+
+CJK = r"\u3400-\u9fff"
+_CJK_RE = re.compile(f"[{CJK}]")
+
+# The vocabulary of these forms: headers, funding labels, indicator levels. A look-alike fix is
+# accepted only when it produces one of these words.
+LEXICON: tuple[str, ...] = (
+    "部门（单位）整体支出绩效自评表", "项目支出绩效自评表", "整体支出预算绩效自评报告",
+    "一级指标", "权重", "二级指标", "三级指标", "年度指标值", "全年完成值", "实际完成值", "分值", "得分",
+    "偏差及原因分析", "偏差原因分析及改进措施", "偏差原因分析", "年初预算数", "全年预算数", "全年执行数",
+    "执行率", "项目名称", "主管部门", "实施单位", "项目资金", "整体支出规模", "单位名称", "年度总体目标",
+    "年初设定目标", "预期目标", "全年完成情况", "实际完成情况", "分解目标自评", "总分",
+    "年度资金总额", "当年财政拨款", "上年结转资金", "其他资金", "财政拨款", "基本支出", "项目支出",
+    "人员经费", "公用经费", "资金来源", "资金结构",
+    "投入管理指标", "成本指标", "产出指标", "效益指标", "满意度指标",
+    "预算编审管理", "预算执行管理", "预算绩效管理", "资产管理", "预算透明度", "内部控制管理", "预算信息化",
+    "经济成本指标", "社会成本指标", "生态环境成本指标", "数量指标", "质量指标", "时效指标",
+    "经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标", "服务对象满意度指标",
+    "达成指标", "达成年度指标", "部分达成年度指标并具有一定效果", "未达成年度指标且效果较差",
+    "双报到", "双报告",
+)
+
+# Look-alike pairs seen on real scans of these forms (wrong → right). Only used through the lexicon.
+CONFUSABLES: dict[str, str] = {
+    "授": "拨", "万": "项", "汉": "项", "壁": "差", "排": "报", "数": "值", "兒": "党", "儿": "党",
+    "土": "士", "未": "末", "己": "已", "曰": "日", "目": "自",
+}
+
+OPERATORS = {">=": "≥", "<=": "≤", "＞": ">", "＜": "<", "＝": "=", "≧": "≥", "≦": "≤"}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Corrected:
+    text: str
+    changes: tuple[Change, ...]
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def _is_traditional_only(ch: str) -> bool:
+    """A character outside GB2312 that OpenCC maps elsewhere: never right on a simplified form.
+
+    Gating on GB2312 keeps characters such as 著/乾/後 — valid simplified text that a blind
+    t2s pass would rewrite — untouched.
+    """
+    try:
+        ch.encode("gb2312")
+        return False
+    except UnicodeEncodeError:
+        return _t2s().convert(ch) != ch
+
+
+def to_simplified(text: str) -> str:
+    return "".join(_t2s().convert(c) if _is_traditional_only(c) else c for c in text)
+
+
+_GARBAGE_MARKUP = re.compile(r"</?u>|</?b>|</?i>")
+# Letters and symbols that never belong in these Chinese forms: Latin-1/extended accented letters,
+# superscripts, box-drawing, replacement characters.
+_GARBAGE_CHARS = re.compile(r"[\u00c0-\u024f\u00b2\u00b3\u00b9\u2070-\u209f\u2500-\u259f\ufffd]")
+# A whole token without CJK, digits or a unit: ruling fragments `_`, `|`, `,,,`, stamp noise `A (T=)`.
+_GARBAGE_TOKEN = re.compile(r"^(?![,;:]$)[_\-|,.;:'`~^=()\[\]{}<>/\\!?*#@&$A-Za-z]+$")
+
+
+def strip_garbage(text: str, kind: FieldKind) -> str:
+    text = _GARBAGE_MARKUP.sub(" ", text)
+    text = _GARBAGE_CHARS.sub("", text)
+    if kind in ("name", "text"):
+        tokens = text.split()
+        has_cjk = any(_CJK_RE.search(t) for t in tokens)
+        text = " ".join(t for t in tokens if not (_GARBAGE_TOKEN.match(t) and (has_cjk or len(t) <= 2)))
+    return text
+
+
+_SPACED_DIGITS = re.compile(r"(?<=\d)\s*([.,])\s+(?=\d)|(?<=\d)\s+([.,])(?=\d)")
+
+
+def join_spaced_digits(text: str) -> str:
+    """`7. 50` → `7.50`, `275, 112, 698. 88` → `275,112,698.88` (separators are never spaced)."""
+    return _SPACED_DIGITS.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+_THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+)(?=\.\d|\b|[^\d,])")
+
+
+def drop_thousands(text: str) -> str:
+    return _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), text)
+
+
+_CHINESE_PUNCT_KEEP = set("！，：；？")
+
+
+def fold_width(text: str, kind: FieldKind) -> str:
+    """Full-width ASCII → half-width, except Chinese punctuation, and （） in names and text."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\u3000":
+            out.append(" ")
+        elif 0xFF01 <= code <= 0xFF5E and ch not in _CHINESE_PUNCT_KEEP and not (
+            kind in ("name", "text") and ch in "（）"
+        ):
+            out.append(chr(code - 0xFEE0))
+        else:
+            out.append(ch)
+    text = "".join(out)
+    for raw, op in OPERATORS.items():
+        text = text.replace(raw, op)
+    return text
+
+
+def chinese_punctuation(text: str) -> str:
+    """In Chinese text, ASCII punctuation between Chinese words and quotes around them become Chinese."""
+    text = re.sub(r'""([^"]+)""', r"“\1”", text)
+    text = re.sub(r'"([^"]*[' + CJK + r'][^"]*)"', r"“\1”", text)
+    text = re.sub(f"(?<=[{CJK}])\\s*,\\s*(?=[{CJK}])", "，", text)
+    text = re.sub(f"(?<=[{CJK}])\\s*;\\s*(?=[{CJK}])", "；", text)
+    text = re.sub(f"(?<=[{CJK}])\\s*:\\s*(?=[{CJK}“])", "：", text)
+    text = re.sub(f"\\(([{CJK}][^()]*)\\)", r"（\1）", text)
+    return text
+
+
+def remove_layout_spaces(text: str) -> str:
+    """Line wraps and layout gaps are spaces between characters of one cell: drop them.
+
+    A space survives only between two Latin letters (`PM 2.5` style words are not on these forms,
+    but English names would be).
+    """
+    text = re.sub(r"\s+", " ", text.strip())
+    return re.sub(r"(?<![A-Za-z]) | (?![A-Za-z])", "", text)
+
+
+@lru_cache(maxsize=1)
+def _lexicon_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One regex per lexicon word, each correctable character widened to its look-alikes."""
+    wrongs: dict[str, str] = {}
+    for wrong, right in CONFUSABLES.items():
+        wrongs[right] = wrongs.get(right, "") + wrong
+    out = []
+    for word in sorted(LEXICON, key=len, reverse=True):
+        if len(word) < 2 or not any(c in wrongs for c in word):
+            continue
+        pattern = "".join(f"[{re.escape(c + wrongs[c])}]" if c in wrongs else re.escape(c) for c in word)
+        out.append((word, re.compile(pattern)))
+    return tuple(out)
+
+
+def lexicon_fix(text: str) -> str:
+    """Replace look-alikes inside a word only when the result is a lexicon word and the raw is not."""
+    for word, pattern in _lexicon_patterns():
+        if word in text:
+            continue
+
+        def fix(m: re.Match[str], word: str = word) -> str:
+            diffs = sum(a != b for a, b in zip(m.group(0), word))
+            return word if diffs <= max(1, len(word) // 4) else m.group(0)
+
+        text = pattern.sub(fix, text)
+    return text
+
+
+@lru_cache(maxsize=65536)
+def correct(raw: str, kind: FieldKind) -> Corrected:
+    """Run the post-correction steps for one cell; return the cleaned text and each change made."""
+    changes: list[Change] = []
+
+    def step(kind_name: str, fn, text: str) -> str:
+        new = fn(text)
+        if new != text:
+            changes.append(Change(kind_name, text, new))
+        return new
+
+    text = raw.replace("\r", " ").replace("\n", " ").strip()
+    text = step("garbage", lambda t: strip_garbage(t, kind), text)
+    text = step("traditional_to_simplified", to_simplified, text)
+    text = step("full_width", lambda t: fold_width(t, kind), text)
+    text = step("spaced_digits", join_spaced_digits, text)
+    if kind in ("number", "measure"):
+        text = step("thousands_separator", drop_thousands, text)
+    before = re.sub(r"\s+", " ", text.strip())
+    text = remove_layout_spaces(text)
+    if text != before and re.search(f"[{CJK}] [{CJK}]", before):
+        changes.append(Change("wrap_join", before, text))
+    if kind in ("name", "text"):
+        text = step("lexicon", lexicon_fix, text)
+        text = step("punctuation", chinese_punctuation, text)
+    return Corrected(text, tuple(changes))
+
+
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """A cleaned numeric cell → Decimal, keeping the digits as written; `—`/`-`/empty → None."""
+    t = text.strip().rstrip("%％").strip()
+    if not _NUMBER.match(t):
+        return None
+    try:
+        return Decimal(t)
+    except InvalidOperation:
+        return None
+
+
+# Characters units of measure on these forms are made of (元/月, 人次, 次/年, %, 平方米 …); anything else
+# after a number (`0发生`) is words, not a unit.
+UNIT_CHARS = set("%‰元万亿个人项次台件户家所座棵辆份册场期批条处篇本套张间栋幢平方米公里千克吨小时分钟天日周月年/·亩")
+_MEASURE = re.compile(r"^(?P<op>[=≥≤><])?(?P<num>-?\d+(?:\.\d+)?)(?P<unit>.*)$")
+
+
+def parse_measure(text: str) -> tuple[str, Decimal | None, str]:
+    """`=100.00(%)` → ('=', 100.00, '%'); `≤350元/月` → ('≤', 350, '元/月'); `合格` → ('', None, '')."""
+    m = _MEASURE.match(text)
+    if not m:
+        return "", None, ""
+    unit = m.group("unit").strip()
+    if len(unit) >= 2 and unit[0] in "(（" and unit[-1] in ")）":
+        unit = unit[1:-1].strip()
+    if not set(unit) <= UNIT_CHARS:
+        return "", None, ""
+    return m.group("op") or "", Decimal(m.group("num")), unit
+
+
+def split_values(text: str) -> list[str]:
+    """A funding cell that holds the values of several merged rows (`459.80 0.00`) → its tokens."""
+    return [t for t in join_spaced_digits(fold_width(text, "number")).split() if t]

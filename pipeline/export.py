@@ -1,0 +1,115 @@
+"""Outputs of the contract, written atomically.
+
+The per-document record (`records/DOC_ID.json`) is the unit of truth: it is written first (temp
+file, fsync, rename), then every CSV is rebuilt from all records in the folder and swapped in the
+same way. So a re-run replaces a document's rows instead of duplicating them, and a kill at any
+moment leaves each file either old or new, never half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from .records import Document
+
+CSV_COLUMNS: dict[str, list[str]] = {
+    "documents": ["doc_id", "source_path", "sha256", "form_type", "year", "unit_name", "project_name",
+                  "supervising_dept", "pages", "status", "total_max_score", "total_score", "grade",
+                  "n_errors", "n_warnings", "message", "engine"],
+    "funding": ["doc_id", "item", "amount_unit", "initial_budget", "budget", "executed", "execution_rate",
+                "max_score", "score", "needs_review"],
+    "indicators": ["doc_id", "seq", "page", "level1", "level1_weight", "level2", "level3", "target",
+                   "target_op", "target_value", "target_unit", "actual", "actual_value", "actual_unit",
+                   "max_score", "score", "deviation_reason", "confidence", "needs_review", "note"],
+    "facts": ["doc_id", "key", "value", "unit", "text"],
+    "findings": ["doc_id", "rule_id", "severity", "seq", "field", "message", "expected", "observed"],
+    "corrections": ["doc_id", "page", "seq", "field", "raw", "corrected", "kind", "confidence"],
+}
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cell(value: object) -> str:
+    """Contract formatting: plain decimals as written, booleans lower-case, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != 1.0 else "1"
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def table_rows(doc: Document) -> dict[str, list[dict[str, object]]]:
+    """The CSV rows one document contributes to each table."""
+    h = doc.header
+    rows: dict[str, list[dict[str, object]]] = {
+        "documents": [{
+            "doc_id": doc.doc_id, "source_path": doc.source_path, "sha256": doc.sha256,
+            "form_type": h.form_type, "year": h.year, "unit_name": h.unit_name, "project_name": h.project_name,
+            "supervising_dept": h.supervising_dept, "pages": doc.pages, "status": doc.status,
+            "total_max_score": doc.totals.max_score, "total_score": doc.totals.score, "grade": doc.grade,
+            "n_errors": doc.n_errors, "n_warnings": doc.n_warnings, "message": doc.message, "engine": doc.engine,
+        }],
+        "funding": [{"doc_id": doc.doc_id, **f.model_dump(exclude={"provenance"})} for f in doc.funding],
+        "indicators": [{"doc_id": doc.doc_id, **i.model_dump(exclude={"provenance"})} for i in doc.indicators],
+        "facts": [{"doc_id": doc.doc_id, **f.model_dump(exclude={"provenance"})} for f in doc.facts],
+        "findings": [{"doc_id": doc.doc_id, **f.model_dump()} for f in doc.findings],
+        "corrections": [{"doc_id": doc.doc_id, **c.model_dump()} for c in doc.corrections],
+    }
+    return rows
+
+
+def csv_bytes(name: str, rows: list[dict[str, object]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS[name])
+    for row in rows:
+        writer.writerow([cell(row.get(col)) for col in CSV_COLUMNS[name]])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def write_record(out_dir: Path, doc: Document, page_jpegs: dict[int, bytes] | None = None) -> None:
+    """A document's own files: its page images (for review) then its record, the commit point."""
+    for page, data in (page_jpegs or {}).items():
+        atomic_write(out_dir / doc.page_images[page], data)
+    atomic_write(out_dir / "records" / f"{doc.doc_id}.json", doc.model_dump_json(indent=1).encode("utf-8"))
+
+
+def load_records(out_dir: Path) -> list[Document]:
+    folder = out_dir / "records"
+    if not folder.is_dir():
+        return []
+    docs = [Document.model_validate_json(p.read_bytes()) for p in sorted(folder.glob("*.json"))]
+    return sorted(docs, key=lambda d: (d.source_path, d.doc_id))
+
+
+def rebuild_tables(out_dir: Path, docs: list[Document]) -> dict[str, list[dict[str, object]]]:
+    """Every CSV from every record in the folder, each swapped in atomically."""
+    tables: dict[str, list[dict[str, object]]] = {name: [] for name in CSV_COLUMNS}
+    for doc in docs:
+        for name, rows in table_rows(doc).items():
+            tables[name].extend(rows)
+    for name, rows in tables.items():
+        atomic_write(out_dir / f"{name}.csv", csv_bytes(name, rows))
+    return tables

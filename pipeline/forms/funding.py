@@ -1,0 +1,121 @@
+"""The money block: 整体支出规模（元） (unit_overall) or 项目资金（万元） (project).
+
+Row labels are fixed by the form, so they say how many values a cell must hold: a scan whose
+rows merged gives `459.80 0.00` in one cell and `上年结转资金 其他资金` in one label cell. The
+labels of the block are read in order, each value column's tokens in order, and zipped when the
+counts agree; where they do not, values are assigned row by row and the line is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+from ..correct import parse_decimal, split_values
+from ..records import FundingLine, Provenance
+from .fields import FieldReader, provenance
+from .layout import Row, map_columns
+
+ITEMS = {
+    "unit_overall": ("财政拨款", "其他资金", "基本支出", "项目支出"),
+    "project": ("年度资金总额", "当年财政拨款", "上年结转资金", "其他资金"),
+}
+VALUE_KEYS = {
+    "initial_budget": r"年初预算",
+    "budget": r"全年预算",
+    "executed": r"全年执行|执行数",
+    "max_score": r"^分值|分值$",
+    "execution_rate": r"执行率",
+    "score": r"^得分",
+}
+PLACEHOLDER = re.compile(r"^[-—–一_/]+$")
+
+
+def is_funding_header(row: Row) -> bool:
+    cols = map_columns(row, VALUE_KEYS)
+    return "budget" in cols and "executed" in cols
+
+
+def _labels_in(text: str, items: tuple[str, ...]) -> list[str]:
+    """Canonical items named in a label cell, in reading order (`当年财政拨款` is not `财政拨款` twice)."""
+    found: list[tuple[int, str]] = []
+    taken: list[range] = []
+    for item in sorted(items, key=len, reverse=True):
+        for m in re.finditer(re.escape(item), text):
+            span = range(m.start(), m.end())
+            if not any(set(span) & set(t) for t in taken):
+                found.append((m.start(), item))
+                taken.append(span)
+    return [item for _, item in sorted(found)]
+
+
+def read_funding(
+    rows: list[Row], header_index: int, form_type: str, reader: FieldReader
+) -> list[FundingLine]:
+    header = rows[header_index]
+    cols = map_columns(header, VALUE_KEYS)
+    first_value_col = min(cols.values())
+    items = ITEMS[form_type]
+    unit = _amount_unit(rows, header_index)
+
+    block: list[tuple[Row, list[str]]] = []
+    for row in rows[header_index + 1 :]:
+        label_text = "".join(row.label(c) for c in range(first_value_col))
+        labels = _labels_in(label_text, items)
+        if not labels:
+            if block and not row.is_blank():
+                break
+            continue
+        reader.text(row.cells_from(0, first_value_col), "name", "funding.item")  # audit label fixes
+        block.append((row, labels))
+
+    labels_all = [label for _, labels in block for label in labels]
+    tokens: dict[str, list[tuple[str, Row]]] = {}
+    for name, col in cols.items():
+        tokens[name] = [(tok, row) for row, _ in block for tok in split_values(row.text(col))]
+
+    values: dict[str, dict[str, tuple[str, Row]]] = {item: {} for item in labels_all}
+    unsure: set[str] = set()
+    for name, toks in tokens.items():
+        if len(toks) == len(labels_all):
+            for item, tok in zip(labels_all, toks):
+                values[item][name] = tok
+            continue
+        for row, labels in block:
+            row_toks = split_values(row.text(cols[name]))
+            for i, item in enumerate(labels):
+                if i < len(row_toks):
+                    values[item][name] = (row_toks[i], row)
+                elif name not in ("max_score", "score"):
+                    unsure.add(item)
+
+    lines = []
+    for item in items:
+        if item not in values:
+            continue
+        fields: dict[str, Decimal | None] = {}
+        prov: dict[str, Provenance] = {}
+        for name, (tok, row) in values[item].items():
+            cell = row.cell(cols[name])
+            if PLACEHOLDER.match(tok):
+                fields[name] = None
+                continue
+            text, _ = reader.text([replace(cell, text=tok)], "number", f"funding.{item}.{name}")
+            fields[name] = parse_decimal(text)
+            if fields[name] is None:
+                unsure.add(item)
+            prov[name] = provenance([cell], cell.text)
+        lines.append(FundingLine(item=item, amount_unit=unit, needs_review=item in unsure,
+                                 provenance=prov, **fields))
+    return lines
+
+
+def _amount_unit(rows: list[Row], header_index: int) -> str:
+    for row in rows[max(0, header_index - 1) : header_index + 3]:
+        text = row.joined_label()
+        if "万元" in text:
+            return "万元"
+        if re.search(r"[（(]元[)）]", text):
+            return "元"
+    return "元"

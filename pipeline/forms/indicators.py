@@ -1,0 +1,204 @@
+"""The 分解目标自评 table: indicator rows, their levels, and the 总分 row.
+
+Shared by both table forms; the columns are found by header text. What this module decides:
+- a merged cell's text applies to every row it spans (grid routes give spans, `dense()` repeats it);
+- in text input (no spans), 一级 comes from 二级 (`levels.py`), 二级 from the nearest label of its
+  block, and a label that appears before its block's first row is read as the block's label;
+- a row whose (分值, 得分) pair sits left of its columns was shifted by the extraction: realign it;
+- the 投入管理 note (`根据沪财绩…13号…`) is a note, not an indicator value;
+- a row that lacks 分值 or 得分 (cut by a page break, lost cells) is kept and flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..correct import parse_decimal, parse_measure
+from ..records import Correction, Indicator, Provenance, Totals
+from ..types import Cell
+from .fields import FieldReader
+from .layout import Row, map_columns
+from .levels import canonical_level1, is_level2, level1_for
+
+HEADER_KEYS = {
+    "level1": r"一级",
+    "weight": r"权重",
+    "level2": r"二级",
+    "level3": r"三级",
+    "target": r"指标值|年度指标",
+    "actual": r"完成值|实际完成",
+    "max_score": r"^分值|分值$",
+    "score": r"^得分",
+    "reason": r"偏差|原因",
+}
+NOTE = re.compile(r"^根据.*(规定|要求|13号)")
+TOTAL = re.compile(r"^总分$|^合计$|^总计$")
+
+
+@dataclass(frozen=True)
+class IndicatorTable:
+    indicators: list[Indicator]
+    totals: Totals
+
+
+def is_header(row: Row) -> bool:
+    cols = map_columns(row, HEADER_KEYS)
+    return "level3" in cols and ("max_score" in cols or "score" in cols)
+
+
+def _numeric(row: Row, col: int) -> bool:
+    return parse_decimal(row.label(col)) is not None
+
+
+def _realign(row: Row, cols: dict[str, int]) -> tuple[Row, bool]:
+    """Shift a row right when its (分值, 得分) pair sits left of the header's columns."""
+    m, s = cols.get("max_score"), cols.get("score")
+    if m is None or s is None or s != m + 1 or (_numeric(row, m) and _numeric(row, s)):
+        return row, False
+    for k in range(m - 1, 0, -1):
+        if _numeric(row, k) and _numeric(row, k + 1):
+            shift = m - k
+            cells = (None,) * shift + row.cells[: len(row.cells) - shift]
+            return Row(page=row.page, cells=cells, first_on_page=row.first_on_page), True
+    return row, False
+
+
+def read_indicator_table(
+    rows: list[Row], header_index: int, form_type: str, reader: FieldReader
+) -> IndicatorTable:
+    cols = map_columns(rows[header_index], HEADER_KEYS)
+    last_known = max(v for k, v in cols.items() if k != "reason")
+    reason_col = min(cols.get("reason", last_known + 1), last_known + 1)
+    with_spans = any(c is not None and c.engine != "text" for r in rows for c in r.cells)
+
+    indicators: list[Indicator] = []
+    totals = Totals()
+    weights: dict[str, tuple[Decimal, Provenance | None]] = {}
+    level2_labels: list[tuple[int, str]] = []  # (index into indicators, label) where a 二级 label was seen
+    explicit_level1: dict[int, str] = {}
+
+    def cells(row: Row, name: str) -> list[Cell]:
+        col = cols.get(name)
+        cell = row.cell(col) if col is not None else None
+        return [cell] if cell is not None and cell.text.strip() else []
+
+    for row in rows[header_index + 1 :]:
+        if row.is_blank() or is_header(row):
+            continue
+        row, shifted = _realign(row, cols)
+        first_labels = [row.label(c) for c in range(min(len(row.cells), cols.get("target", 4)))]
+        if any(TOTAL.match(t) for t in first_labels if t):
+            mx, _, pmx = reader.number(cells(row, "max_score"), "total_max_score")
+            sc, _, psc = reader.number(cells(row, "score"), "total_score")
+            prov = {k: v for k, v in (("max_score", pmx), ("score", psc)) if v is not None}
+            totals = Totals(max_score=mx, score=sc, provenance=prov)
+            break
+
+        seq = len(indicators) + 1
+        prov: dict[str, Provenance] = {}
+        values: dict[str, object] = {}
+        notes: list[str] = []
+        for name, kind in (("level1", "name"), ("level2", "name"), ("level3", "name"),
+                           ("target", "measure"), ("actual", "measure")):
+            text, p = reader.text(cells(row, name), kind, name, seq)
+            values[name] = text
+            if p is not None:
+                prov[name] = p
+        reason_cells = row.cells_from(reason_col) if reason_col < len(row.cells) else []
+        reason, p = reader.text(reason_cells, "text", "deviation_reason", seq)
+        if reason and not re.search(r"[\u3400-\u9fff]", reason):
+            reader.corrections.append(_dropped(p, seq, reason))
+            reason, p = "", None
+        values["deviation_reason"] = reason
+        if p is not None:
+            prov["deviation_reason"] = p
+        numbers: dict[str, Decimal | None] = {}
+        for name in ("max_score", "score", "weight"):
+            value, text, p = reader.number(cells(row, name), name, seq)
+            numbers[name] = value
+            if p is not None:
+                prov[name] = p
+            if text and value is None:
+                notes.append(f"{name} not a number: {text}")
+
+        level3 = str(values["level3"])
+        if NOTE.match(level3):
+            values["level3"] = values["target"] = values["actual"] = ""
+            for k in ("level3", "target", "actual"):
+                prov.pop(k, None)
+        if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
+            continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
+
+        level1 = canonical_level1(str(values["level1"])) if values["level1"] else ""
+        if level1:
+            explicit_level1[seq] = level1
+            if numbers["weight"] is not None:
+                weights[level1] = (numbers["weight"], prov.get("weight"))
+        level2 = str(values["level2"])
+        if level2:
+            level2_labels.append((seq, level2))
+
+        if shifted:
+            reader.corrections.append(Correction(
+                page=row.page, seq=seq, field="row", raw=" | ".join(c.text for c in row.cells if c),
+                corrected="realigned by the 分值/得分 pair", kind="column_shift"))
+        if values["level3"] and (numbers["max_score"] is None or numbers["score"] is None):
+            notes.append("分值 or 得分 missing (row cut by a page break or cells lost)")
+        target, actual = str(values["target"]), str(values["actual"])
+        t_op, t_val, t_unit = parse_measure(target)
+        _, a_val, a_unit = parse_measure(actual)
+        confidence = min([p.confidence for p in prov.values()] or [1.0])
+        indicators.append(
+            Indicator(
+                seq=seq, page=row.page, level1=level1, level2=level2, level3=str(values["level3"]),
+                target=target, target_op=t_op, target_value=t_val, target_unit=t_unit,
+                actual=actual, actual_value=a_val, actual_unit=a_unit,
+                max_score=numbers["max_score"], score=numbers["score"],
+                deviation_reason=str(values["deviation_reason"]), confidence=confidence,
+                needs_review=bool(notes), note="; ".join(notes), provenance=prov,
+            )
+        )
+
+    indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans)
+    return IndicatorTable(indicators=indicators, totals=totals)
+
+
+def _dropped(p: Provenance | None, seq: int, text: str) -> Correction:
+    """A reason cell without any Chinese is ruling/stamp residue (`-8711`), not a reason."""
+    return Correction(page=p.page if p else None, seq=seq, field="deviation_reason", raw=text,
+                      corrected="", kind="garbage", confidence=p.confidence if p else 1.0)
+
+
+def _assign_levels(
+    rows: list[Indicator],
+    level2_labels: list[tuple[int, str]],
+    explicit_level1: dict[int, str],
+    weights: dict[str, tuple[Decimal, Provenance | None]],
+    form_type: str,
+    with_spans: bool,
+) -> list[Indicator]:
+    """Fill 二级 over each block and 一级 from 二级; attach each 一级's 权重."""
+    out: list[Indicator] = []
+    labels = dict(level2_labels)
+    first_label = level2_labels[0][1] if level2_labels else ""
+    current = first_label
+    current_l1 = ""
+    for ind in rows:
+        level2 = labels.get(ind.seq) or (ind.level2 if with_spans and ind.level2 else "") or current
+        current = level2
+        derived = level1_for(level2, form_type) if is_level2(level2) else ""
+        explicit = explicit_level1.get(ind.seq, "")
+        if with_spans and explicit:
+            level1 = explicit
+        else:
+            level1 = derived or explicit or current_l1
+        current_l1 = level1
+        update: dict[str, object] = {"level2": level2, "level1": level1}
+        if level1 in weights:
+            update["level1_weight"] = weights[level1][0]
+            if weights[level1][1] is not None and "weight" not in ind.provenance:
+                update["provenance"] = {**ind.provenance, "level1_weight": weights[level1][1]}
+        out.append(ind.model_copy(update=update))
+    return out

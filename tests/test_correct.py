@@ -1,0 +1,66 @@
+"""Post-correction: each kind of real OCR damage is undone, and nothing is invented."""
+
+from decimal import Decimal
+
+import pytest
+
+from pipeline.correct import correct, parse_decimal, parse_measure, split_values
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "expected", "change"),
+    [
+        ("7. 50", "number", "7.50", "spaced_digits"),
+        ("275, 112, 698. 88", "number", "275112698.88", "thousands_separator"),
+        ("=100. 00 (%)", "measure", "=100.00(%)", "spaced_digits"),
+        ("=2.00(項)", "measure", "=2.00(项)", "traditional_to_simplified"),
+        ("其中:当年財政授款", "name", "其中：当年财政拨款", "lexicon"),
+        ("万 目名称", "name", "项目名称", "lexicon"),
+        ("偏 <u></u> 壁原因分析", "name", "偏差原因分析", "garbage"),
+        ("社区工作者培训 工作完成率", "name", "社区工作者培训工作完成率", "wrap_join"),
+        ('"双报到""双报告"完成率', "name", "“双报到”“双报告”完成率", "punctuation"),
+        ('""两新""党员', "name", "“两新”党员", "punctuation"),
+        ("A (T=) 年度资 金总额", "name", "年度资金总额", "garbage"),
+        ("（%）", "measure", "(%)", "full_width"),
+    ],
+)
+def test_real_damage_is_undone_and_audited(raw, kind, expected, change):
+    result = correct(raw, kind)
+    assert result.text == expected
+    assert change in [c.kind for c in result.changes]
+
+
+def test_lookalike_is_not_replaced_outside_a_known_word():
+    # 授 is a look-alike of 拨 only inside 财政拨款; in 授课 it is right and must stay.
+    assert correct("开展授课活动", "text").text == "开展授课活动"
+    # Valid simplified characters that a blind traditional→simplified pass would rewrite.
+    assert correct("效果显著", "text").text == "效果显著"
+
+
+def test_clean_text_is_left_alone():
+    result = correct("服务群众水平提升", "name")
+    assert result.text == "服务群众水平提升" and result.changes == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=100.00(%)", ("=", Decimal("100.00"), "%")),
+        ("≤350元/月", ("≤", Decimal("350"), "元/月")),
+        ("15个", ("", Decimal("15"), "个")),
+        ("100%", ("", Decimal("100"), "%")),
+        ("≥3500.00(人)", ("≥", Decimal("3500.00"), "人")),
+        ("合格", ("", None, "")),
+        ("0发生", ("", None, "")),
+        ("全年不少于4次", ("", None, "")),
+    ],
+)
+def test_measure_parsing(text, expected):
+    assert parse_measure(text) == expected
+
+
+def test_numbers_keep_their_digits():
+    assert str(parse_decimal("7.50")) == "7.50"
+    assert parse_decimal("100.00%") == Decimal("100.00")
+    assert parse_decimal("—") is None
+    assert split_values("459. 80 0. 00") == ["459.80", "0.00"]
