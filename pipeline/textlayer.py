@@ -26,7 +26,7 @@ def read_text_tables(path: Path, page: int, page_height: float) -> list[TableGri
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tables = camelot.read_pdf(str(path), pages=str(page), flavor="lattice", engine="vector",
-                                      line_scale=40, suppress_stdout=True)
+                                      line_scale=40, split_text=True, suppress_stdout=True)
     except Exception as exc:  # camelot raises bare exceptions for broken PDFs
         raise UnreadableInput(f"page {page}: the text layer cannot be read as a table ({exc})") from exc
     ordered = sorted(tables, key=lambda t: -max(c.y2 for row in t.cells for c in row))

@@ -15,7 +15,7 @@ from decimal import Decimal
 from ..correct import parse_decimal, split_values
 from ..records import FundingLine, Provenance
 from .fields import FieldReader, provenance
-from .layout import Row, map_columns
+from .layout import Column, Row, label_of, map_columns
 
 ITEMS = {
     "unit_overall": ("财政拨款", "其他资金", "基本支出", "项目支出"),
@@ -55,25 +55,25 @@ def read_funding(
 ) -> list[FundingLine]:
     header = rows[header_index]
     cols = map_columns(header, VALUE_KEYS)
-    first_value_col = min(cols.values())
     items = ITEMS[form_type]
     unit = _amount_unit(rows, header_index)
 
     block: list[tuple[Row, list[str]]] = []
     for row in rows[header_index + 1 :]:
-        label_text = "".join(row.label(c) for c in range(first_value_col))
-        labels = _labels_in(label_text, items)
+        value_cells = [c for col in cols.values() for c in row.under(col)]
+        label_cells = [c for c in row.unique_cells() if all(c is not v for v in value_cells)]
+        labels = _labels_in(label_of(" ".join(c.text for c in label_cells)), items)
         if not labels:
             if block and not row.is_blank():
                 break
             continue
-        reader.text(row.cells_from(0, first_value_col), "name", "funding.item")  # audit label fixes
+        reader.text(label_cells, "name", "funding.item")  # audit label fixes
         block.append((row, labels))
 
     labels_all = [label for _, labels in block for label in labels]
     tokens: dict[str, list[tuple[str, Row]]] = {}
     for name, col in cols.items():
-        tokens[name] = [(tok, row) for row, _ in block for tok in split_values(row.text(col))]
+        tokens[name] = [(tok, row) for row, _ in block for tok in split_values(_text(row, col))]
 
     values: dict[str, dict[str, tuple[str, Row]]] = {item: {} for item in labels_all}
     unsure: set[str] = set()
@@ -83,7 +83,7 @@ def read_funding(
                 values[item][name] = tok
             continue
         for row, labels in block:
-            row_toks = split_values(row.text(cols[name]))
+            row_toks = split_values(_text(row, cols[name]))
             for i, item in enumerate(labels):
                 if i < len(row_toks):
                     values[item][name] = (row_toks[i], row)
@@ -97,7 +97,7 @@ def read_funding(
         fields: dict[str, Decimal | None] = {}
         prov: dict[str, Provenance] = {}
         for name, (tok, row) in values[item].items():
-            cell = row.cell(cols[name])
+            cell = row.under(cols[name])[0]
             if PLACEHOLDER.match(tok):
                 fields[name] = None
                 continue
@@ -109,6 +109,10 @@ def read_funding(
         lines.append(FundingLine(item=item, amount_unit=unit, needs_review=item in unsure,
                                  provenance=prov, **fields))
     return lines
+
+
+def _text(row: Row, column: Column) -> str:
+    return " ".join(c.text for c in row.under(column))
 
 
 def _amount_unit(rows: list[Row], header_index: int) -> str:

@@ -19,7 +19,7 @@ from ..correct import parse_decimal, parse_measure
 from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .fields import FieldReader
-from .layout import Row, map_columns
+from .layout import Column, Row, label_of, map_columns
 from .levels import canonical_level1, is_level2, level1_for
 
 HEADER_KEYS = {
@@ -52,16 +52,21 @@ def _numeric(row: Row, col: int) -> bool:
     return parse_decimal(row.label(col)) is not None
 
 
-def _realign(row: Row, cols: dict[str, int]) -> tuple[Row, bool]:
-    """Shift a row right when its (分值, 得分) pair sits left of the header's columns."""
-    m, s = cols.get("max_score"), cols.get("score")
-    if m is None or s is None or s != m + 1 or (_numeric(row, m) and _numeric(row, s)):
+def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
+    """Shift a text row right when its (分值, 得分) pair sits left of the header's columns.
+
+    Only for input without boxes: with boxes, cells are placed by position already.
+    """
+    if row.left is not None or "max_score" not in cols or "score" not in cols:
+        return row, False
+    m, s = cols["max_score"].index, cols["score"].index
+    if s != m + 1 or (_numeric(row, m) and _numeric(row, s)):
         return row, False
     for k in range(m - 1, 0, -1):
         if _numeric(row, k) and _numeric(row, k + 1):
             shift = m - k
             cells = (None,) * shift + row.cells[: len(row.cells) - shift]
-            return Row(page=row.page, cells=cells, first_on_page=row.first_on_page), True
+            return Row(page=row.page, cells=cells, first_on_page=row.first_on_page, left=row.left), True
     return row, False
 
 
@@ -69,8 +74,14 @@ def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader
 ) -> IndicatorTable:
     cols = map_columns(rows[header_index], HEADER_KEYS)
-    last_known = max(v for k, v in cols.items() if k != "reason")
-    reason_col = min(cols.get("reason", last_known + 1), last_known + 1)
+    known = [v for k, v in cols.items() if k != "reason"]
+    last = max(known, key=lambda c: c.index)
+    # The reason column, and every cell right of the last known column (OCR spreads a long
+    # reason over several cells; a split header such as `偏` | `差原因分析` does not move it).
+    reason_col = Column(last.index + 1, max((c.x1 for c in known if c.x1 is not None), default=None),
+                        float("inf"), last.left)
+    if reason_col.x0 is None:
+        reason_col = Column(min(cols["reason"].index, last.index + 1) if "reason" in cols else last.index + 1)
     with_spans = any(c is not None and c.engine != "text" for r in rows for c in r.cells)
 
     indicators: list[Indicator] = []
@@ -80,15 +91,13 @@ def read_indicator_table(
     explicit_level1: dict[int, str] = {}
 
     def cells(row: Row, name: str) -> list[Cell]:
-        col = cols.get(name)
-        cell = row.cell(col) if col is not None else None
-        return [cell] if cell is not None and cell.text.strip() else []
+        return row.under(cols[name]) if name in cols else []
 
     for row in rows[header_index + 1 :]:
         if row.is_blank() or is_header(row):
             continue
         row, shifted = _realign(row, cols)
-        first_labels = [row.label(c) for c in range(min(len(row.cells), cols.get("target", 4)))]
+        first_labels = [label_of(c.text) for c in row.unique_cells()[:4]]
         if any(TOTAL.match(t) for t in first_labels if t):
             mx, _, pmx = reader.number(cells(row, "max_score"), "total_max_score")
             sc, _, psc = reader.number(cells(row, "score"), "total_score")
@@ -106,7 +115,7 @@ def read_indicator_table(
             values[name] = text
             if p is not None:
                 prov[name] = p
-        reason_cells = row.cells_from(reason_col) if reason_col < len(row.cells) else []
+        reason_cells = row.under(reason_col, to_right=True)
         reason, p = reader.text(reason_cells, "text", "deviation_reason", seq)
         if reason and not re.search(r"[\u3400-\u9fff]", reason):
             reader.corrections.append(_dropped(p, seq, reason))
@@ -123,8 +132,7 @@ def read_indicator_table(
             if text and value is None:
                 notes.append(f"{name} not a number: {text}")
 
-        level3 = str(values["level3"])
-        if NOTE.match(level3):
+        if any(NOTE.match(str(values[k])) for k in ("level3", "target", "actual")):
             values["level3"] = values["target"] = values["actual"] = ""
             for k in ("level3", "target", "actual"):
                 prov.pop(k, None)

@@ -15,10 +15,50 @@ from ..types import Cell, TableGrid
 
 
 @dataclass(frozen=True)
+class Column:
+    """A header column: its grid index and, when the route gives boxes, its x-range."""
+
+    index: int
+    x0: float | None = None
+    x1: float | None = None
+    left: float = 0.0  # left edge of the header's table, to align tables of other pages
+
+
+@dataclass(frozen=True)
 class Row:
     page: int
     cells: tuple[Cell | None, ...]
     first_on_page: bool
+    left: float | None = None  # left edge of this row's table, when the route gives boxes
+
+    def under(self, column: Column, to_right: bool = False) -> list[Cell]:
+        """The non-empty cells of this row under a header column (or from it rightwards).
+
+        With boxes, a cell belongs to the header column its centre falls in, after aligning the
+        two tables' left edges: tables of later pages split columns differently (page 1's money
+        block adds grid lines), so grid indexes do not carry across pages but positions do.
+        """
+        if column.x0 is None or self.left is None:
+            if to_right:
+                return self.cells_from(column.index)
+            cell = self.cell(column.index)
+            return [cell] if cell is not None and cell.text.strip() else []
+        shift = self.left - column.left
+        out = []
+        for cell in self.unique_cells():
+            if cell.bbox is None or not cell.text.strip():
+                continue
+            centre = (cell.bbox.x0 + cell.bbox.x1) / 2 - shift
+            if column.x0 <= centre and (to_right or centre < column.x1):
+                out.append(cell)
+        return out
+
+    def unique_cells(self) -> list[Cell]:
+        seen: list[Cell] = []
+        for cell in self.cells:
+            if cell is not None and all(cell is not s for s in seen):
+                seen.append(cell)
+        return seen
 
     def text(self, col: int) -> str:
         cell = self.cells[col] if 0 <= col < len(self.cells) else None
@@ -49,8 +89,10 @@ def label_of(text: str) -> str:
 def document_rows(grids: list[TableGrid]) -> list[Row]:
     rows: list[Row] = []
     for grid in grids:
+        boxes = [c.bbox for c in grid.cells if c.bbox is not None]
+        left = min(b.x0 for b in boxes) if boxes and len(boxes) == len(grid.cells) else None
         for i, cells in enumerate(grid.dense()):
-            rows.append(Row(page=grid.page, cells=tuple(cells), first_on_page=(i == 0)))
+            rows.append(Row(page=grid.page, cells=tuple(cells), first_on_page=(i == 0), left=left))
     return rows
 
 
@@ -62,14 +104,18 @@ def find_row(rows: list[Row], pattern: str, start: int = 0) -> int | None:
     return None
 
 
-def map_columns(row: Row, keys: dict[str, str]) -> dict[str, int]:
-    """Column index of each field whose header matches its regex; the leftmost match wins."""
-    found: dict[str, int] = {}
+def map_columns(row: Row, keys: dict[str, str]) -> dict[str, Column]:
+    """The header column of each field whose header matches its regex; the leftmost match wins."""
+    found: dict[str, Column] = {}
     for col in range(len(row.cells)):
         text = row.label(col)
         if not text:
             continue
+        cell = row.cells[col]
         for name, pattern in keys.items():
             if name not in found and re.search(pattern, text):
-                found[name] = col
+                if cell is not None and cell.bbox is not None and row.left is not None:
+                    found[name] = Column(col, cell.bbox.x0, cell.bbox.x1, row.left)
+                else:
+                    found[name] = Column(col)
     return found
