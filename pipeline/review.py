@@ -1,0 +1,444 @@
+"""The review pages: for every cell a person should look at, the scan beside what was read.
+
+    review/index.html          documents needing review, with their counts; failed and ok ones below
+    review/DOC_ID.html         one per document: its findings, then each flagged cell — crop of the
+                               scan, raw OCR text, the value as corrected, confidence, why it is flagged
+    review/DOC_ID-pN.html      the whole page image with the flagged cells' boxes drawn over it
+
+A cell is flagged when it was read below the review confidence, belongs to a row flagged while
+reading or repaired, or is named by a finding (seq + field, see `rules.Ref`).
+
+Crops are inlined as data URIs rather than written to `review/crops/`: each document's page is then
+one file, written atomically, that a re-run replaces whole — no crop files left behind by an
+earlier run, none half-written, and the page can be mailed on its own. A cell crop is a few KB, so
+even a poor scan with a hundred flagged cells stays well under a megabyte. Page views draw the boxes
+as HTML over the page image the export wrote (`Document.page_images`), so no second full-page JPEG is
+encoded. Plain HTML and CSS, no script, no network: it works offline from file://.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import posixpath
+from dataclasses import dataclass, field
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from PIL import Image
+
+from .config import ReadConfig
+from .export import atomic_write
+from .records import Correction, Document, Finding, Provenance
+from .rules import Ref, provenance_of, value_of
+
+DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
+CROP_PAD = 6
+CROP_MAX_WIDTH = 640
+FIELD_LABELS = {
+    "level1": "一级指标", "level1_weight": "权重", "level2": "二级指标", "level3": "三级指标",
+    "target": "年度指标值", "actual": "完成值", "max_score": "分值", "score": "得分",
+    "deviation_reason": "偏差原因", "initial_budget": "年初预算数", "budget": "全年预算数",
+    "executed": "全年执行数", "execution_rate": "执行率", "year": "年度", "unit_name": "单位名称",
+    "project_name": "项目名称", "supervising_dept": "主管部门", "form_type": "表式", "value": "数值",
+}
+CORRECTION_ALIASES = {"total_max_score": "totals.max_score", "total_score": "totals.score"}
+
+
+@dataclass
+class FlaggedCell:
+    ref: Ref
+    where: str
+    value: str
+    prov: Provenance | None
+    why: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
+    number: int = 0  # position on the document's page; names its anchor there and in page views
+
+    @property
+    def anchor(self) -> str:
+        return f"cell-{self.number}"
+
+
+@dataclass
+class Review:
+    """What one document's page shows."""
+
+    doc: Document
+    cells: list[FlaggedCell]
+    document_findings: list[Finding]
+
+
+def write_review(out_dir: Path, docs: list[Document], review_confidence: float = DEFAULT_REVIEW_CONFIDENCE) -> None:
+    """Write `review/` under `out_dir` for these documents (page images are read from `out_dir`)."""
+    folder = Path(out_dir) / "review"
+    reviews = [collect(doc, review_confidence) for doc in docs]
+    for review in reviews:
+        images = _page_images(Path(out_dir), review.doc)
+        crops = _crops(Path(out_dir), review, images)
+        html = _document_page(review, images, crops)
+        atomic_write(folder / f"{review.doc.doc_id}.html", html.encode("utf-8"))
+        for page, (rel, size) in images.items():
+            html = _page_view(review, page, rel, size)
+            atomic_write(folder / f"{review.doc.doc_id}-p{page}.html", html.encode("utf-8"))
+    atomic_write(folder / "index.html", _index(reviews).encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------------
+# what to show
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _where(doc: Document, ref: Ref) -> str:
+    label = FIELD_LABELS.get(ref.field, ref.field)
+    if ref.part == "indicator":
+        ind = next((i for i in doc.indicators if i.seq == ref.key), None)
+        name = (ind.level3 or ind.level2) if ind else ""
+        return f"row {ref.key} {name} · {label}"
+    if ref.part == "funding":
+        return f"{ref.key} · {label}"
+    if ref.part == "totals":
+        return f"总分 · {label}"
+    if ref.part == "fact":
+        return f"report figure {ref.key}"
+    return f"header · {label}"
+
+
+def collect(doc: Document, review_confidence: float) -> Review:
+    """The flagged cells of a document, in table order, with their findings and corrections."""
+    cells: dict[Ref, FlaggedCell] = {}
+
+    def flag(ref: Ref, why: str) -> FlaggedCell:
+        cell = cells.get(ref)
+        if cell is None:
+            value = value_of(doc, ref)
+            if ref.part == "fact":
+                fact = next(f for f in doc.facts if f.key == ref.key)
+                value = f"{_text(fact.value)} {fact.unit} — {fact.text}"
+            cell = cells[ref] = FlaggedCell(ref, _where(doc, ref), _text(value), provenance_of(doc, ref))
+        if why and why not in cell.why:
+            cell.why.append(why)
+        return cell
+
+    for line in doc.funding:
+        for name, prov in line.provenance.items():
+            if prov.confidence < review_confidence:
+                flag(Ref("funding", line.item, name), f"read with confidence {prov.confidence:.2f}")
+            elif line.needs_review:
+                flag(Ref("funding", line.item, name), "row flagged")
+    for ind in doc.indicators:
+        for name, prov in ind.provenance.items():
+            if prov.confidence < review_confidence:
+                flag(Ref("indicator", ind.seq, name), f"read with confidence {prov.confidence:.2f}")
+            elif ind.needs_review:
+                flag(Ref("indicator", ind.seq, name), f"row flagged: {ind.note}" if ind.note else "row flagged")
+        if ind.needs_review:
+            for name in ("max_score", "score"):
+                flag(Ref("indicator", ind.seq, name), f"row flagged: {ind.note}" if ind.note else "row flagged")
+    for name, prov in doc.totals.provenance.items():
+        if prov.confidence < review_confidence:
+            flag(Ref("totals", "", name), f"read with confidence {prov.confidence:.2f}")
+
+    document_findings: list[Finding] = []
+    for finding in doc.findings:
+        ref = Ref.parse(finding.seq, finding.field)
+        if ref is None or not _exists(doc, ref):
+            document_findings.append(finding)
+        else:
+            flag(ref, "").findings.append(finding)
+    placed = [(Ref.parse(c.seq, CORRECTION_ALIASES.get(c.field, c.field)), c) for c in doc.corrections]
+    placed = [(ref, c) for ref, c in placed if ref is not None and _exists(doc, ref)]
+    for ref, correction in placed:
+        if correction.kind == "arithmetic":
+            flag(ref, "repaired by arithmetic")
+    for ref, correction in placed:
+        if ref in cells:
+            cells[ref].corrections.append(correction)
+    ordered = sorted(cells.values(), key=lambda c: _order(doc, c.ref))
+    for number, cell in enumerate(ordered, 1):
+        cell.number = number
+    return Review(doc, ordered, document_findings)
+
+
+def _exists(doc: Document, ref: Ref) -> bool:
+    if ref.part == "indicator":
+        return any(i.seq == ref.key for i in doc.indicators) and ref.field in FIELD_LABELS
+    if ref.part == "funding":
+        return any(f.item == ref.key for f in doc.funding)
+    if ref.part == "fact":
+        return any(f.key == ref.key for f in doc.facts)
+    return True
+
+
+PART_ORDER = {"header": 0, "funding": 1, "indicator": 2, "totals": 3, "fact": 4}
+
+
+def _order(doc: Document, ref: Ref) -> tuple:
+    fields = list(FIELD_LABELS)
+    position = {
+        "funding": [f.item for f in doc.funding],
+        "fact": [f.key for f in doc.facts],
+    }.get(ref.part)
+    key = position.index(ref.key) if position and ref.key in position else ref.key if ref.part == "indicator" else 0
+    return PART_ORDER[ref.part], key, fields.index(ref.field) if ref.field in fields else len(fields)
+
+
+# --------------------------------------------------------------------------------------------------
+# images
+
+
+def _page_images(out_dir: Path, doc: Document) -> dict[int, tuple[str, tuple[int, int]]]:
+    """Page → (path relative to out_dir, pixel size) of each page image that is really there."""
+    out = {}
+    for page, rel in sorted(doc.page_images.items()):
+        path = out_dir / rel
+        try:
+            with Image.open(path) as img:
+                out[page] = (rel, img.size)
+        except (OSError, ValueError):
+            continue  # missing or unreadable: the page shows values without crops
+    return out
+
+
+def _crop_box(prov: Provenance | None, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    if prov is None or not prov.bbox or len(prov.bbox) != 4:
+        return None
+    x0, y0, x1, y1 = prov.bbox
+    box = (max(0, x0 - CROP_PAD), max(0, y0 - CROP_PAD), min(size[0], x1 + CROP_PAD), min(size[1], y1 + CROP_PAD))
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int, int]]]) -> dict[Ref, str]:
+    """Cell → data URI of its crop, one decode per page."""
+    wanted: dict[int, list[FlaggedCell]] = {}
+    for cell in review.cells:
+        if cell.prov and cell.prov.page in images and _crop_box(cell.prov, images[cell.prov.page][1]):
+            wanted.setdefault(cell.prov.page, []).append(cell)
+    out: dict[Ref, str] = {}
+    for page, cells in wanted.items():
+        rel, size = images[page]
+        with Image.open(out_dir / rel) as img:
+            img.load()
+            for cell in cells:
+                crop = img.crop(_crop_box(cell.prov, size)).convert("RGB")
+                if crop.width > CROP_MAX_WIDTH:
+                    crop = crop.resize((CROP_MAX_WIDTH, max(1, crop.height * CROP_MAX_WIDTH // crop.width)))
+                buf = io.BytesIO()
+                crop.save(buf, format="JPEG", quality=85)
+                out[cell.ref] = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+
+STYLE = """
+body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
+th{background:#f3f3f3}
+.error{color:#b00020}.warning{color:#8a5a00}.info{color:#555}
+.raw{font-family:monospace;white-space:pre-wrap}
+.crop img{max-width:420px;border:1px solid #999}
+.sheet{position:relative;display:inline-block;max-width:100%}
+.sheet img{display:block;max-width:100%}
+.box{position:absolute;border:2px solid #e00;background:rgba(255,0,0,.08)}
+.box:target{border-color:#00f;background:rgba(0,0,255,.15)}
+tr:target{background:#fff6c0}
+small{color:#666}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def _href(rel: str) -> str:
+    """A link from review/ to a file given relative to the output folder."""
+    return escape(quote(posixpath.join("..", rel.replace("\\", "/"))), quote=True)
+
+
+def _doc_title(doc: Document) -> str:
+    head = doc.header
+    return head.project_name or head.unit_name or Path(doc.source_path).name
+
+
+def _finding_items(findings: list[Finding]) -> str:
+    """Findings as short lines inside a cell's row."""
+    return "".join(
+        f'<div class="{escape(f.severity)}"><b>{escape(f.rule_id)}</b> {escape(f.message)}'
+        + (f" <small>expected {escape(f.expected)}; seen {escape(f.observed)}</small>" if f.expected or f.observed else "")
+        + "</div>"
+        for f in findings
+    )
+
+
+def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]], crops: dict[Ref, str]) -> str:
+    doc = review.doc
+    head = doc.header
+    facts = [doc.doc_id, head.form_type, str(head.year or ""), Path(doc.source_path).name, doc.engine]
+    parts = [
+        '<p><a href="index.html">← all documents</a></p>',
+        f"<h1>{escape(_doc_title(doc))}</h1>",
+        "<p>" + " · ".join(escape(x) for x in facts if x) + "</p>",
+        f'<p>status <b class="{"error" if doc.status != "ok" else "info"}">{escape(doc.status)}</b>'
+        + (f" — {escape(doc.message)}" if doc.message else "")
+        + f"; {doc.n_errors} errors, {doc.n_warnings} warnings, {len(review.cells)} flagged cells</p>",
+    ]
+    if images:
+        links = []
+        for page, (_rel, _size) in images.items():
+            n = sum(1 for c in review.cells if c.prov and c.prov.page == page and c.prov.bbox)
+            links.append(f'<a href="{escape(doc.doc_id)}-p{page}.html">page {page}</a> <small>({n} boxes)</small>')
+        parts.append("<p>Page images: " + " · ".join(links) + "</p>")
+    else:
+        parts.append("<p><small>No page images (text input): values are shown without crops.</small></p>")
+    if review.document_findings:
+        parts.append(f"<h2>Findings about the whole document ({len(review.document_findings)})</h2>")
+        parts.append(_finding_table(review.document_findings))
+    parts.append(f"<h2>Flagged cells ({len(review.cells)})</h2>")
+    if review.cells:
+        rows = [
+            "<tr><th>where</th><th>scan</th><th>raw OCR</th><th>value (corrected)</th>"
+            "<th>conf.</th><th>why</th></tr>"
+        ]
+        for cell in review.cells:
+            rows.append(_cell_row(doc, cell, crops.get(cell.ref)))
+        parts.append("<table>" + "\n".join(rows) + "</table>")
+    else:
+        parts.append("<p>Nothing flagged.</p>")
+    if doc.corrections:
+        parts.append(f"<details><summary>All corrections ({len(doc.corrections)})</summary>")
+        parts.append(_correction_table(doc.corrections))
+        parts.append("</details>")
+    return _page(f"{_doc_title(doc)} — review", "\n".join(parts))
+
+
+def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None) -> str:
+    prov = cell.prov
+    page = prov.page if prov and prov.page else None
+    if crop:
+        target = f"{doc.doc_id}-p{page}.html#box-{cell.anchor}"
+        scan = f'<a href="{escape(target, quote=True)}"><img src="{crop}" alt="{escape(cell.where, quote=True)}"></a>'
+    else:
+        scan = "<small>no image</small>"
+    why = "".join(f"<div><small>{escape(w)}</small></div>" for w in cell.why)
+    why += _finding_items(cell.findings)
+    why += "".join(
+        f"<div><small>{escape(c.kind)}: <span class=raw>{escape(c.raw)}</span> → "
+        f"<span class=raw>{escape(c.corrected)}</span></small></div>"
+        for c in cell.corrections
+    )
+    confidence = f"{prov.confidence:.2f}" if prov else ""
+    return (
+        f'<tr id="{cell.anchor}"><td>{escape(cell.where)}'
+        + (f"<br><small>page {page}</small>" if page else "")
+        + f'</td><td class="crop">{scan}</td>'
+        f'<td class="raw">{escape(prov.raw if prov else "")}</td>'
+        f'<td class="raw">{escape(cell.value) or "<small>(empty)</small>"}</td>'
+        f"<td>{confidence}</td><td>{why}</td></tr>"
+    )
+
+
+def _finding_table(findings: list[Finding]) -> str:
+    rows = ["<tr><th>rule</th><th>severity</th><th>message</th><th>expected</th><th>seen</th></tr>"]
+    for f in findings:
+        rows.append(
+            f'<tr class="{escape(f.severity)}"><td>{escape(f.rule_id)}</td><td>{escape(f.severity)}</td>'
+            f"<td>{escape(f.message)}</td><td>{escape(f.expected)}</td><td>{escape(f.observed)}</td></tr>"
+        )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _correction_table(corrections: list[Correction]) -> str:
+    rows = ["<tr><th>page</th><th>row</th><th>field</th><th>kind</th><th>raw</th><th>corrected</th></tr>"]
+    for c in corrections:
+        rows.append(
+            f"<tr><td>{_text(c.page)}</td><td>{_text(c.seq)}</td><td>{escape(c.field)}</td><td>{escape(c.kind)}</td>"
+            f'<td class="raw">{escape(c.raw)}</td><td class="raw">{escape(c.corrected)}</td></tr>'
+        )
+    return "<table>" + "\n".join(rows) + "</table>"
+
+
+def _page_view(review: Review, page: int, rel: str, size: tuple[int, int]) -> str:
+    """The page image with a box over each flagged cell; each box links back to its cell."""
+    doc = review.doc
+    width, height = size
+    boxes = []
+    for cell in review.cells:
+        prov = cell.prov
+        if not prov or prov.page != page or not prov.bbox or len(prov.bbox) != 4:
+            continue
+        x0, y0, x1, y1 = prov.bbox
+        style = (
+            f"left:{100 * x0 / width:.3f}%;top:{100 * y0 / height:.3f}%;"
+            f"width:{100 * (x1 - x0) / width:.3f}%;height:{100 * (y1 - y0) / height:.3f}%"
+        )
+        title = escape(f"{cell.where}: {cell.value}", quote=True)
+        boxes.append(
+            f'<a class="box" id="box-{cell.anchor}" style="{style}" title="{title}" '
+            f'href="{escape(doc.doc_id)}.html#{cell.anchor}"></a>'
+        )
+    body = (
+        f'<p><a href="{escape(doc.doc_id)}.html">← {escape(_doc_title(doc))}</a> · page {page} · '
+        f"{len(boxes)} flagged cells</p>\n"
+        f'<div class="sheet"><img src="{_href(rel)}" alt="page {page}" width="{width}" height="{height}">'
+        + "".join(boxes)
+        + "</div>"
+    )
+    return _page(f"{_doc_title(doc)} — page {page}", body)
+
+
+def _index(reviews: list[Review]) -> str:
+    waiting = [r for r in reviews if r.doc.status == "needs_review"]
+    failed = [r for r in reviews if r.doc.status == "failed"]
+    fine = [r for r in reviews if r.doc.status == "ok"]
+    parts = [
+        "<h1>Documents needing review</h1>",
+        f"<p>{len(waiting)} need review, {len(failed)} failed, {len(fine)} ok.</p>",
+    ]
+    if waiting:
+        rows = [
+            "<tr><th>document</th><th>form</th><th>year</th><th>source</th><th>errors</th><th>warnings</th>"
+            "<th>flagged cells</th><th>why</th></tr>"
+        ]
+        for r in waiting:
+            d = r.doc
+            rows.append(
+                f'<tr><td><a href="{escape(d.doc_id)}.html">{escape(_doc_title(d))}</a>'
+                f"<br><small>{escape(d.doc_id)}</small></td><td>{escape(d.header.form_type)}</td>"
+                f"<td>{_text(d.header.year)}</td><td>{escape(Path(d.source_path).name)}</td>"
+                f'<td class="error">{d.n_errors}</td><td class="warning">{d.n_warnings}</td>'
+                f"<td>{len(r.cells)}</td><td>{escape(d.message)}</td></tr>"
+            )
+        parts.append("<table>" + "\n".join(rows) + "</table>")
+    if failed:
+        parts.append("<h2>Failed</h2><table><tr><th>source</th><th>why</th></tr>")
+        parts += [
+            f'<tr><td><a href="{escape(r.doc.doc_id)}.html">{escape(r.doc.source_path)}</a></td>'
+            f"<td>{escape(r.doc.message)}</td></tr>"
+            for r in failed
+        ]
+        parts.append("</table>")
+    if fine:
+        parts.append(f"<details><summary>OK ({len(fine)})</summary><ul>")
+        parts += [
+            f'<li><a href="{escape(r.doc.doc_id)}.html">{escape(_doc_title(r.doc))}</a> '
+            f"<small>{r.doc.n_warnings} warnings</small></li>"
+            for r in fine
+        ]
+        parts.append("</ul></details>")
+    return _page("perfscan review", "\n".join(parts))
