@@ -1,0 +1,103 @@
+"""`perfscan.xlsx`: the CSV tables as one workbook, one sheet each, for people who live in Excel.
+
+Cells keep what the CSVs say: text stays text — a 年度指标值 such as `=100.00(%)` must never become
+a formula, so every string cell is written as a string explicitly — and numbers stay numbers, shown
+with the decimals they were written with (`7.50`, not `7.5`). Characters XML cannot carry (control
+codes in OCR residue) are dropped, since one of them would make Excel refuse the whole file.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from .export import atomic_write
+
+WORKBOOK_NAME = "perfscan.xlsx"
+MAX_CELL_CHARS = 32767  # Excel's limit for one cell
+MAX_COLUMN_WIDTH = 60
+SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def write_xlsx(out_dir: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    """Write `out_dir/perfscan.xlsx` (temp file, then rename) with one sheet per table, in order."""
+    book = Workbook(write_only=True)
+    for name, frame in tables.items():
+        _sheet(book, name, frame)
+    if not tables:
+        book.create_sheet("documents")
+    buf = io.BytesIO()
+    book.save(buf)
+    path = Path(out_dir) / WORKBOOK_NAME
+    atomic_write(path, buf.getvalue())
+    return path
+
+
+def _sheet(book: Workbook, name: str, frame: pd.DataFrame) -> None:
+    sheet = book.create_sheet(SHEET_NAME_BAD.sub("_", name)[:31] or "sheet")
+    columns = [str(c) for c in frame.columns]
+    rows = [[_value(v) for v in record] for record in frame.itertuples(index=False, name=None)]
+    for index, column in enumerate(columns):
+        width = max([_width(column), *(_width(r[index]) for r in rows[:500])])
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(MAX_COLUMN_WIDTH, width + 2)
+    sheet.freeze_panes = "A2"
+    if columns:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=_clean(column))
+        cell.data_type = "s"
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for values in rows:
+        sheet.append([_cell(sheet, v) for v in values])
+
+
+def _value(value: object) -> object:
+    """A plain Python value: numpy scalars unwrapped, missing values (None, NaN, NA) as None."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes, Decimal)):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _clean(text: str) -> str:
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def _cell(sheet, value: object) -> WriteOnlyCell | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return WriteOnlyCell(sheet, value=value)
+    if isinstance(value, (int, float, Decimal)):
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, Decimal):
+            places = -value.as_tuple().exponent if isinstance(value.as_tuple().exponent, int) else 0
+            cell.number_format = "0." + "0" * places if places > 0 else "0"
+        return cell
+    cell = WriteOnlyCell(sheet, value=_clean(str(value)))
+    cell.data_type = "s"  # never a formula, whatever the text starts with
+    return cell
+
+
+def _width(value: object) -> int:
+    """Display width: CJK characters take two columns."""
+    text = "" if value is None else format(value, "f") if isinstance(value, Decimal) else str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text[:200])
