@@ -236,9 +236,6 @@ def parse_decimal(text: str) -> Decimal | None:
         return None
 
 
-# Characters units of measure on these forms are made of (元/月, 人次, 次/年, %, 平方米 …); anything else
-# after a number (`0发生`) is words, not a unit.
-UNIT_CHARS = set("%‰元万亿个人项次台件户家所座棵辆份册场期批条处篇本套张间栋幢平方米公里千克吨小时分钟天日周月年/·亩")
 _MEASURE = re.compile(r"^(?P<op>[=≥≤><])?(?P<num>-?\d+(?:\.\d+)?)(?P<unit>.*)$")
 
 
@@ -250,7 +247,7 @@ def parse_measure(text: str) -> tuple[str, Decimal | None, str]:
     unit = m.group("unit").strip()
     if len(unit) >= 2 and unit[0] in "(（" and unit[-1] in ")）":
         unit = unit[1:-1].strip()
-    if not set(unit) <= UNIT_CHARS:
+    if re.search(r"[\d()（）]", unit):
         return "", None, ""
     return m.group("op") or "", Decimal(m.group("num")), unit
 

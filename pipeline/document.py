@@ -16,10 +16,12 @@ from pathlib import Path
 
 import cv2
 
-from .config import Config
+from .assess import assess
+from .config import DEFAULT_CONFIG, Config
 from .errors import DocumentError
 from .forms import FormRecords, build_form
 from .records import Document
+from .rules import load_forms_config
 from .textinput import read_text_file, text_to_grids
 from .types import Cell, PageImage, TableGrid
 
@@ -56,6 +58,23 @@ def failed_document(path: Path, reason: str, sha: str = "") -> Document:
     return Document(doc_id=sha[:16], source_path=str(path), sha256=sha, status="failed", message=reason)
 
 
+def flag_low_confidence(doc: Document, threshold: float) -> Document:
+    """A row or money line read below the review confidence is flagged, with the reason beside it."""
+    indicators = [
+        i if i.confidence >= threshold or i.needs_review else i.model_copy(update={
+            "needs_review": True,
+            "note": "; ".join(filter(None, [i.note, f"low OCR confidence {i.confidence:.2f}"])),
+        })
+        for i in doc.indicators
+    ]
+    funding = [
+        f if f.needs_review or all(p.confidence >= threshold for p in f.provenance.values())
+        else f.model_copy(update={"needs_review": True})
+        for f in doc.funding
+    ]
+    return doc.model_copy(update={"indicators": indicators, "funding": funding})
+
+
 def finish(doc: Document, cfg: Config) -> Document:
     """Checks and status: every document, whatever its route, leaves through here."""
     if doc.header.form_type == "unknown":
@@ -63,14 +82,9 @@ def finish(doc: Document, cfg: Config) -> Document:
             "status": "failed",
             "message": "unknown form: no 绩效自评表 / 自评报告 title or headers found",
         })
-    flagged = [i.seq for i in doc.indicators if i.needs_review or i.confidence < cfg.read.review_confidence]
-    flagged_funding = [f.item for f in doc.funding if f.needs_review]
-    if flagged or flagged_funding:
-        return doc.model_copy(update={
-            "status": "needs_review",
-            "message": f"{len(flagged) + len(flagged_funding)} rows need review",
-        })
-    return doc
+    forms = load_forms_config(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
+    doc = flag_low_confidence(doc, cfg.read.review_confidence)
+    return assess(doc, forms, cfg.read.review_confidence)
 
 
 def import_text(path: Path, cfg: Config) -> ProcessedDocument:

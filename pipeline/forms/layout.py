@@ -91,7 +91,10 @@ def document_rows(grids: list[TableGrid]) -> list[Row]:
     for grid in grids:
         boxes = [c.bbox for c in grid.cells if c.bbox is not None]
         left = min(b.x0 for b in boxes) if boxes and len(boxes) == len(grid.cells) else None
+        starts = {c.row for c in grid.cells}
         for i, cells in enumerate(grid.dense()):
+            if i not in starts:
+                continue  # a grid line that only merged cells cross: not a row of its own
             rows.append(Row(page=grid.page, cells=tuple(cells), first_on_page=(i == 0), left=left))
     return rows
 
