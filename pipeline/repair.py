@@ -150,8 +150,8 @@ def plausible_values(value: Decimal) -> set[Decimal]:
         variants.update(text[:i] + d + text[i:] for d in DIGITS)
     bare = text.replace(".", "").lstrip("-")
     variants.update(bare[:i] + "." + bare[i:] for i in range(1, len(bare)))
-    out: set[Decimal] = set()
-    for variant in variants:
+    out: dict[Decimal, Decimal] = {}
+    for variant in sorted(variants):
         digits = variant.lstrip("-")
         if not digits or digits.startswith(".") or digits.endswith("."):
             continue
@@ -161,9 +161,14 @@ def plausible_values(value: Decimal) -> set[Decimal]:
             candidate = Decimal(variant)
         except InvalidOperation:
             continue
-        if candidate != value:
-            out.add(candidate)
-    return out
+        if candidate == value:
+            continue
+        # equal values written differently (10.0 / 10.00): keep the one with the cell's decimals
+        known = out.get(candidate)
+        places = value.as_tuple().exponent
+        if known is None or abs(candidate.as_tuple().exponent - places) < abs(known.as_tuple().exponent - places):
+            out[candidate] = candidate
+    return set(out.values())
 
 
 def _with_value(doc: Document, ref: Ref, value: Decimal) -> Document:

@@ -37,6 +37,7 @@ from .rules import Ref, provenance_of, value_of
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
 CROP_PAD = 6
 CROP_MAX_WIDTH = 640
+CROP_MAX_HEIGHT = 360
 FIELD_LABELS = {
     "level1": "一级指标", "level1_weight": "权重", "level2": "二级指标", "level3": "三级指标",
     "target": "年度指标值", "actual": "完成值", "max_score": "分值", "score": "得分",
@@ -219,10 +220,16 @@ def _crop_box(prov: Provenance | None, size: tuple[int, int]) -> tuple[int, int,
 
 
 def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int, int]]]) -> dict[Ref, str]:
-    """Cell → data URI of its crop, one decode per page."""
+    """Cell → data URI of its crop, one decode per page. A merged cell named by several rows is
+    cropped once: the later rows link to the first (`_cell_row`)."""
     wanted: dict[int, list[FlaggedCell]] = {}
+    seen: set[tuple] = set()
     for cell in review.cells:
-        if cell.prov and cell.prov.page in images and _crop_box(cell.prov, images[cell.prov.page][1]):
+        if not (cell.prov and cell.prov.page in images):
+            continue
+        box = _crop_box(cell.prov, images[cell.prov.page][1])
+        if box and (cell.prov.page, box) not in seen:
+            seen.add((cell.prov.page, box))
             wanted.setdefault(cell.prov.page, []).append(cell)
     out: dict[Ref, str] = {}
     for page, cells in wanted.items():
@@ -231,11 +238,25 @@ def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int
             img.load()
             for cell in cells:
                 crop = img.crop(_crop_box(cell.prov, size)).convert("RGB")
-                if crop.width > CROP_MAX_WIDTH:
-                    crop = crop.resize((CROP_MAX_WIDTH, max(1, crop.height * CROP_MAX_WIDTH // crop.width)))
+                crop.thumbnail((CROP_MAX_WIDTH, CROP_MAX_HEIGHT))
                 buf = io.BytesIO()
                 crop.save(buf, format="JPEG", quality=85)
                 out[cell.ref] = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return out
+
+
+def _same_box(review: Review, crops: dict[Ref, str]) -> dict[Ref, FlaggedCell]:
+    """Cell without its own crop → the earlier cell whose crop shows the same box."""
+    first: dict[tuple, FlaggedCell] = {}
+    out: dict[Ref, FlaggedCell] = {}
+    for cell in review.cells:
+        if not (cell.prov and cell.prov.bbox):
+            continue
+        key = (cell.prov.page, tuple(cell.prov.bbox))
+        if cell.ref in crops:
+            first.setdefault(key, cell)
+        elif key in first:
+            out[cell.ref] = first[key]
     return out
 
 
@@ -315,8 +336,9 @@ def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]
             "<tr><th>where</th><th>scan</th><th>raw OCR</th><th>value (corrected)</th>"
             "<th>conf.</th><th>why</th></tr>"
         ]
+        shared = _same_box(review, crops)
         for cell in review.cells:
-            rows.append(_cell_row(doc, cell, crops.get(cell.ref)))
+            rows.append(_cell_row(doc, cell, crops.get(cell.ref), shared.get(cell.ref)))
         parts.append("<table>" + "\n".join(rows) + "</table>")
     else:
         parts.append("<p>Nothing flagged.</p>")
@@ -327,12 +349,14 @@ def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]
     return _page(f"{_doc_title(doc)} — review", "\n".join(parts))
 
 
-def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None) -> str:
+def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: FlaggedCell | None) -> str:
     prov = cell.prov
     page = prov.page if prov and prov.page else None
     if crop:
         target = f"{doc.doc_id}-p{page}.html#box-{cell.anchor}"
         scan = f'<a href="{escape(target, quote=True)}"><img src="{crop}" alt="{escape(cell.where, quote=True)}"></a>'
+    elif shared:
+        scan = f'<small>same cell as <a href="#{shared.anchor}">{escape(shared.where)}</a></small>'
     else:
         scan = "<small>no image</small>"
     why = "".join(f"<div><small>{escape(w)}</small></div>" for w in cell.why)

@@ -823,15 +823,11 @@ def _i5(ctx: Context) -> Iterator[Hit]:
     if not rows:
         return  # I3 reports the missing block
     seen: set[str] = set()
+    strangers: list[tuple[Indicator, str]] = []
     for ind in rows:
         want = template.level2.get(ind.level2)
         if want is None:
-            yield Hit(
-                f"{template.level1}: 二级 “{ind.level2}” not in the template",
-                expected=" / ".join(template.level2),
-                observed=ind.level2,
-                at=indicator_ref(ind, "level2"),
-            )
+            strangers.append((ind, ind.level2))
             continue
         seen.add(ind.level2)
         if ind.max_score is not None and ind.max_score != want:
@@ -841,6 +837,14 @@ def _i5(ctx: Context) -> Iterator[Hit]:
                 observed=_fmt(ind.max_score),
                 at=indicator_ref(ind, "max_score"),
             )
+    for run, label in _runs(strangers):
+        yield Hit(
+            f"{_rows_label(run)}: 二级 “{label}” under {template.level1} is not in its template",
+            expected=" / ".join(template.level2),
+            observed=label,
+            at=indicator_ref(run[0], "level2"),
+            refs=tuple(indicator_ref(i, "level2") for i in run),
+        )
     for name in template.level2:
         if name not in seen:
             yield Hit(f"{template.level1}: 二级 “{name}” missing", expected=name, field="level2", key=name)
@@ -991,8 +995,9 @@ def _i11(ctx: Context) -> Iterator[Hit]:
 
 @_rule("I12", "inferred", TABLES, "年度指标值 0 is vacuous")
 def _i12(ctx: Context) -> Iterator[Hit]:
+    """`=0.00(个)` asks for nothing; `0发生` or `≤0` (no incident) is a real target."""
     for ind in ctx.doc.indicators:
-        if ind.target_value == 0:
+        if ind.target_value == 0 and ind.target_op in ("=", "≥", ">"):
             yield Hit(
                 f"{ind.level3}: 年度指标值 {ind.target or '0'}",
                 expected="> 0",

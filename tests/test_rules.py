@@ -423,3 +423,8 @@ def test_fixture_truth(name, consistent):
         assert errors(doc) == []
     else:
         assert errors(doc), f"{name} is marked inconsistent but no rule fails"
+
+
+def test_zero_incident_target_is_not_vacuous():
+    doc = set_row(unit_doc(), 33, target="0发生", target_value=D("0"), target_unit="发生")
+    assert "I12" not in {f.rule_id for f in check(doc, default_forms()) if f.seq == 33}
