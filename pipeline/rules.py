@@ -1358,6 +1358,19 @@ def cross_check(docs: list[Document], forms: FormsConfig | None = None) -> dict[
             if head.year is not None and t.header.year == head.year and _same_unit(t.header.unit_name, head.unit_name)
         ]
         exact = [t for t in matches if _plain(t.header.unit_name) == _plain(head.unit_name)]
+        same_year = [t for t in tables if head.year is not None and t.header.year == head.year]
+        if not _plain(head.unit_name) and same_year:
+            out.setdefault(report.doc_id, []).append(
+                Finding(
+                    rule_id="X0",
+                    severity="warning",
+                    field="header.unit_name",
+                    message=f"report names no unit: not compared with the {len(same_year)} table(s) of {head.year}",
+                    expected="单位名称",
+                    observed="",
+                )
+            )
+            continue
         if len(matches) > 1 and len(exact) != 1:
             out.setdefault(report.doc_id, []).append(
                 Finding(

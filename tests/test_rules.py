@@ -345,10 +345,18 @@ def test_report_disagreeing_with_its_table_flags_both():
     assert x3.severity == "error"
 
 
+def test_report_without_unit_name_says_it_was_not_compared():
+    anonymous = report_doc().model_copy(update={"header": Header(form_type="report", year=2024)})
+    (x0,) = cross_check([unit_doc(), anonymous])[anonymous.doc_id]
+    assert (x0.rule_id, x0.severity, x0.field) == ("X0", "warning", "header.unit_name")
+
+
 def test_report_of_another_year_or_unit_is_not_compared():
     other = report_doc().model_copy(update={"header": Header(form_type="report", year=2023,
                                                              unit_name="虹桥镇社区党群服务中心")})
     assert cross_check([unit_doc(), set_fact(other, "total_budget", "1.00")]) == {}
+    stranger = report_doc().model_copy(update={"header": Header(form_type="report", year=2024, unit_name="别的单位")})
+    assert cross_check([unit_doc(), set_fact(stranger, "total_budget", "1.00")]) == {}
 
 
 @pytest.mark.parametrize("key,value,rule", [("total_budget", "2885.63", "X1"), ("fiscal_appropriation", "2855.53", "X2"),
