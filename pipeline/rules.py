@@ -482,7 +482,7 @@ def _f1(ctx: Context) -> Iterator[Hit]:
             yield hit
 
 
-def _column_refs(ctx: Context, items: list[str], column: str) -> tuple[Ref, ...]:
+def _column_refs(items: list[str], column: str) -> tuple[Ref, ...]:
     return tuple(Ref("funding", item, column) for item in items)
 
 
@@ -496,7 +496,7 @@ def _f2(ctx: Context) -> Iterator[Hit]:
             continue  # S6 reports the missing amount
         lhs, rhs = sum(src, Decimal(0)), sum(use, Decimal(0))
         if abs(lhs - rhs) > ctx.tol.amount:
-            src_refs, use_refs = _column_refs(ctx, fund.sources, column), _column_refs(ctx, fund.structure, column)
+            src_refs, use_refs = _column_refs(fund.sources, column), _column_refs(fund.structure, column)
             yield Hit(
                 f"{label}: {' + '.join(fund.sources)} = {_fmt(lhs)} ≠ {' + '.join(fund.structure)} = {_fmt(rhs)}",
                 expected=_fmt(lhs),
@@ -532,8 +532,8 @@ def _f3(ctx: Context) -> Iterator[Hit]:
         at=funding_ref(main, "execution_rate"),
         refs=(
             funding_ref(main, "execution_rate"),
-            *_column_refs(ctx, fund.structure, "budget"),
-            *_column_refs(ctx, fund.structure, "executed"),
+            *_column_refs(fund.structure, "budget"),
+            *_column_refs(fund.structure, "executed"),
         ),
     )
 
@@ -570,7 +570,7 @@ def _p1(ctx: Context) -> Iterator[Hit]:
             continue
         computed = sum(parts, Decimal(0))
         if abs(stated - computed) > ctx.tol.amount:
-            part_refs = _column_refs(ctx, fund.parts, column)
+            part_refs = _column_refs(fund.parts, column)
             yield Hit(
                 f"{label}: {fund.total} {_fmt(stated)} ≠ Σ {' + '.join(fund.parts)} = {_fmt(computed)}",
                 expected=_fmt(computed),
