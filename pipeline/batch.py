@@ -1,123 +1,453 @@
-"""A batch: find the inputs, process each document on its own, write outputs, never stop early.
+"""The nightly batch: find the inputs, skip what is done, run the rest in isolated workers, commit.
 
-A document that fails becomes a `failed` record with its reason; the others go on. A document
-whose content (sha256) already has a record in the output folder is skipped unless forced, so a
-re-run after an interruption finishes the rest and duplicates nothing.
+    inputs ─► identify (sha256, read-only) ─► plan against DIR/state.sqlite ─► executor (local
+    worker processes, or Dask) ─► coordinator commits each document ─► CSVs rebuilt from records
+
+Only this coordinator writes to the output folder, one document at a time: the page images, then
+the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
+it is done. The CSVs are rebuilt from all records at the end and each swapped in atomically, so a
+document's rows are in them completely or not at all, and a `kill -9` at any moment leaves old or
+new files; the next run finishes what is left and never duplicates a row. A document that fails
+is a `failed` record with its reason; nothing one document does stops the batch. A lock file keeps
+a second run (an overlapping cron job) out of the same output folder.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
-import sys
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config
-from .document import ProcessedDocument, failed_document, file_sha256, import_text, process_file
-from .errors import DocumentError
-from .export import load_records, rebuild_tables, write_record
+from .config import BatchConfig, Config
+from .document import ProcessedDocument, failed_document, import_text, process_file
+from .errors import UsageError
+from .executors import DaskExecutor, Executor, LocalExecutor
+from .assess import add_findings
+from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
+from .inputs import (
+    PDF_AND_IMAGES,
+    TEXT_EXTRACTIONS,
+    InputChanged,
+    InputUnreadable,
+    check_layout,
+    discover,
+    display_path,
+    identify,
+    path_key,
+)
+from .progress import Mode, Progress
 from .records import Document
+from .review import write_review
+from .rules import DEFAULT_FORMS_FILE, cross_check, load_forms_config
+from .state import STATE_FILE, DocumentRow, FailureKind, Signature, SourceRow, StateStore, config_hash
+from .workers import Limits, Outcome, Task
 
 log = logging.getLogger("perfscan")
 
-INPUT_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+LOCK_FILE = ".perfscan.lock"
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a batch does to each input: its process function, engine name and input suffixes."""
+
+    name: str
+    process: Callable[[Path, Config], ProcessedDocument]
+    engine: str
+    suffixes: frozenset[str]
+
+
+def digitize(cfg: Config) -> Command:
+    """`perfscan run`: PDFs and images through the text or scan route."""
+    return Command("run", process_file, cfg.ocr.engine, PDF_AND_IMAGES)
+
+
+def text_import() -> Command:
+    """`perfscan import-text`: tab-separated text extractions."""
+    return Command("import-text", import_text, "text", TEXT_EXTRACTIONS)
 
 
 @dataclass
 class BatchSummary:
-    processed: list[Document] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
+    """What a run did, for the summary line, the JSON log and the exit code."""
+
+    inputs: int = 0
+    done_before: int = 0
+    failed_before: int = 0
+    duplicates: int = 0
+    not_taken: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    pages: int = 0
     seconds: float = 0.0
+    peak_worker_rss: int = 0
+    interrupted: bool = False
+
+    @property
+    def processed(self) -> int:
+        return sum(self.statuses.values())
 
     @property
     def failed(self) -> int:
-        return sum(d.status == "failed" for d in self.processed)
+        """Inputs of this run that stand failed: processed now, or failed before and not retried."""
+        return self.statuses["failed"] + self.failed_before
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "inputs": self.inputs, "processed": self.processed, "ok": self.statuses["ok"],
+            "needs_review": self.statuses["needs_review"], "failed": self.statuses["failed"],
+            "already_done": self.done_before, "failed_before": self.failed_before, "duplicates": self.duplicates,
+            "not_documents": self.not_taken, "failures": dict(self.failures), "pages": self.pages,
+            "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
+            "interrupted": self.interrupted,
+        }
 
 
-def discover(paths: Iterable[Path], suffixes: set[str] | None) -> list[Path]:
-    """Files named on the command line, and under folders (recursively, symlink loops ignored)."""
-    found: list[Path] = []
-    seen: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            for sub in sorted(path.rglob("*")):
-                if sub.is_file() and (suffixes is None or sub.suffix.lower() in suffixes):
-                    real = sub.resolve()
-                    if real not in seen:
-                        seen.add(real)
-                        found.append(sub)
-        else:
-            found.append(path)
-    return found
+@dataclass
+class _Plan:
+    tasks: list[Task] = field(default_factory=list)
+    # (path, kind, reason) of inputs the coordinator could not even hash: failed without a worker.
+    unreadable: list[tuple[Path, FailureKind, str]] = field(default_factory=list)
+    identities: dict[Path, SourceRow] = field(default_factory=dict)
 
 
 def run_batch(
-    inputs: list[Path],
+    paths: list[Path],
     out_dir: Path,
     cfg: Config,
-    process: Callable[[Path, Config], ProcessedDocument],
+    command: Command,
+    *,
     force: bool = False,
+    xlsx: bool = False,
+    mode: Mode = "plain",
 ) -> BatchSummary:
-    start = time.monotonic()
+    """Process `paths` into `out_dir`. Raises `UsageError` (bad layout, folder in use) and
+    `KeyboardInterrupt` (after committing what finished and rebuilding the CSVs)."""
+    if cfg.batch.executor == "dask" and not cfg.batch.scheduler:
+        raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+    check_layout(paths, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    out_real = out_dir.resolve()
-    done = {d.sha256: d for d in load_records(out_dir) if d.status != "failed"}
-    summary = BatchSummary()
-    seen_now: dict[str, Path] = {}
-    for n, path in enumerate(inputs, start=1):
-        label = f"[{n}/{len(inputs)}] {path}"
+    with _exclusive(out_dir):
+        _remove_temp_files(out_dir)
+        state = StateStore(out_dir / STATE_FILE)
         try:
-            sha = file_sha256(path)
-        except OSError as exc:
-            doc = failed_document(path, f"{path}: cannot read it ({exc.strerror or exc})")
-            _save(out_dir, ProcessedDocument(doc), summary, label)
-            continue
-        if out_real in path.resolve().parents:
-            summary.skipped.append(path)
-            continue
-        if sha in seen_now:
-            log.info("%s: same content as %s, skipped", label, seen_now[sha])
-            summary.skipped.append(path)
-            continue
-        seen_now[sha] = path
-        if not force and sha in done:
-            log.info("%s: already done (%s), skipped", label, done[sha].status)
-            summary.skipped.append(path)
-            continue
+            return _Batch(out_dir, cfg, command, state, force, xlsx, mode).run(paths)
+        finally:
+            state.close()
+
+
+class _Batch:
+    def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool, xlsx: bool,
+                 mode: Mode):
+        self.out_dir = out_dir
+        self.cfg = cfg
+        self.command = command
+        self.state = state
+        self.force = force
+        self.xlsx = xlsx
+        self.settings = config_hash(cfg, _read_bytes(forms_path(cfg)))
+        self.summary = BatchSummary()
+        self.progress = Progress(mode, cfg.batch.progress_every)
+
+    def run(self, paths: list[Path]) -> BatchSummary:
+        start = time.monotonic()
+        self.state.begin_run(self.command.name)
+        self._purge_superseded()
+        outcome = "interrupted"
         try:
-            result = process(path, cfg)
-        except DocumentError as exc:
-            result = ProcessedDocument(failed_document(path, f"{path.name}: {exc}", sha))
-        except Exception as exc:  # noqa: BLE001 — one document must never stop the batch
-            log.exception("%s: unexpected error", label)
-            result = ProcessedDocument(failed_document(path, f"{path.name}: internal error: {exc!r}", sha))
-        _save(out_dir, result, summary, label)
-    docs = load_records(out_dir)
-    rebuild_tables(out_dir, docs)
-    summary.seconds = time.monotonic() - start
-    return summary
+            plan = self._plan(paths)
+            self._report_plan(plan)
+            self.progress.start(len(plan.tasks) + len(plan.unreadable))
+            for path, kind, reason in plan.unreadable:
+                self._commit_failure(path, _pseudo_sha(path), kind, reason, plan.identities[path])
+            if plan.tasks:
+                self._execute(plan)
+            outcome = "done"
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            log.warning("interrupted: committing what finished, then stopping", extra={"event": "interrupted"})
+            raise
+        finally:
+            self.progress.close()
+            self._rebuild_outputs()
+            self.summary.seconds = time.monotonic() - start
+            self.state.end_run(outcome, self.summary.as_dict())
+            self._report_summary()
+        return self.summary
+
+    # --- planning --------------------------------------------------------------------------------
+
+    def _plan(self, paths: list[Path]) -> _Plan:
+        found = discover(paths, self.command.suffixes)
+        for item in found.not_taken:
+            self.summary.not_taken += 1
+            log.info("%s: not a document: %s", display_path(item.path), item.reason,
+                     extra={"event": "not_a_document", "data": {"path": display_path(item.path), "reason": item.reason}})
+        plan = _Plan()
+        first_of: dict[str, Path] = {}
+        settled: list[SourceRow] = []
+        cfg = self._worker_config()
+        self.summary.inputs = len(found.files)
+        for path in found.files:
+            try:
+                ident = identify(path, self.state.source(path_key(path)), force=self.force)
+            except (InputUnreadable, InputChanged) as exc:
+                kind: FailureKind = "unreadable" if isinstance(exc, InputUnreadable) else "changed"
+                plan.unreadable.append((path, kind, str(exc)))
+                plan.identities[path] = SourceRow(path_key(path), _pseudo_sha(path), Signature(-1, 0, 0, 0, 0), 0)
+                continue
+            source = ident.source_row(path)
+            plan.identities[path] = source
+            sha = ident.sha256
+            if sha in first_of:
+                self._duplicate(path, first_of[sha])
+                settled.append(source)
+                continue
+            first_of[sha] = path
+            row = self.state.document(sha)
+            if not self.force and row is not None and row.is_done(self.command.engine, self.settings) and (
+                self.out_dir / "records" / f"{row.doc_id}.json"
+            ).exists():
+                self._already_done(path, row)
+                settled.append(source)
+                continue
+            sig = ident.signature
+            plan.tasks.append(Task(path, sha, sig.size, sig.mtime_ns, cfg, self.command.process))
+        for sha in self.state.commit(None, settled):
+            self._delete_document_files(sha)
+        return plan
+
+    def _worker_config(self) -> Config:
+        """The config the workers get: OCR threads set so that workers × threads = cores."""
+        if self.cfg.ocr.threads > 0:
+            return self.cfg
+        batch = self.cfg.batch
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        # On Dask a worker runs nthreads documents at once, normally one per core: one thread each.
+        threads = 1 if batch.executor == "dask" else max(1, cores // batch.workers)
+        return self.cfg.model_copy(update={"ocr": self.cfg.ocr.model_copy(update={"threads": threads})})
+
+    def _duplicate(self, path: Path, original: Path) -> None:
+        self.summary.duplicates += 1
+        log.info("%s: same content as %s, not processed again", display_path(path), display_path(original),
+                 extra={"event": "document", "data": {"path": display_path(path), "action": "duplicate",
+                                                      "duplicate_of": display_path(original)}})
+
+    def _already_done(self, path: Path, row: DocumentRow) -> None:
+        name = display_path(path)
+        if row.source_path != name:
+            if not os.path.lexists(row.source_path):
+                self._renamed(row, name)
+            elif not _same_file(row.source_path, path):
+                self._duplicate(path, Path(row.source_path))
+                return
+        self.summary.done_before += 1
+        if row.status == "failed":
+            self.summary.failed_before += 1
+        log.debug("%s: already done (%s)", name, row.status,
+                  extra={"event": "document", "data": {"path": name, "doc_id": row.doc_id, "action": "skipped",
+                                                       "status": row.status}})
+
+    def _renamed(self, row: DocumentRow, name: str) -> None:
+        """A done document whose file was renamed: not redone, only its recorded path follows."""
+        record = self.out_dir / "records" / f"{row.doc_id}.json"
+        doc = Document.model_validate_json(record.read_bytes())
+        write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
+        self.state.rename(row.sha256, name)
+        log.info("%s: renamed from %s, not processed again", name, row.source_path,
+                 extra={"event": "renamed", "data": {"path": name, "was": row.source_path, "doc_id": row.doc_id}})
+
+    def _report_plan(self, plan: _Plan) -> None:
+        b = self.cfg.batch
+        where = f"Dask at {b.scheduler}" if b.executor == "dask" else f"{b.workers} worker(s)"
+        limit = f"{b.memory_limit_mb} MB" if b.memory_limit_mb else "none"
+        log.info("perfscan %s: %d inputs, %d to do, %d already done, %d duplicates; %s, timeout %g s, "
+                 "memory limit %s", self.command.name, self.summary.inputs, len(plan.tasks) + len(plan.unreadable),
+                 self.summary.done_before, self.summary.duplicates, where, b.doc_timeout, limit,
+                 extra={"event": "start", "data": {"command": self.command.name, "inputs": self.summary.inputs,
+                                                   "to_do": len(plan.tasks), "already_done": self.summary.done_before,
+                                                   "duplicates": self.summary.duplicates, "executor": b.executor,
+                                                   "workers": b.workers, "out": display_path(self.out_dir)}})
+
+    # --- running and committing ------------------------------------------------------------------
+
+    def _execute(self, plan: _Plan) -> None:
+        executor = _executor(self.cfg.batch)
+        try:
+            for outcome in executor.outcomes(plan.tasks):
+                self._commit(outcome, plan.identities[outcome.task.path])
+        finally:
+            executor.close()
+
+    def _commit(self, outcome: Outcome, source: SourceRow) -> None:
+        task = outcome.task
+        name = display_path(task.path)
+        if outcome.failure == "cancelled":
+            return
+        if outcome.result is not None and outcome.failure in (None, "input"):
+            doc = outcome.result.document.model_copy(update={"source_path": name})
+            jpegs = outcome.result.page_jpegs
+            if doc.status == "failed":
+                doc = doc.model_copy(update={"message": _naming(task.path, doc.message)})
+        else:
+            doc = failed_document(task.path, _naming(task.path, outcome.reason), task.sha256)
+            doc = doc.model_copy(update={"source_path": name})
+            jpegs = {}
+        write_record(self.out_dir, doc, jpegs)
+        row = DocumentRow(
+            sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
+            failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
+            config_hash=self.settings, pages=doc.pages, started_at=outcome.started_at, seconds=outcome.seconds,
+            worker_peak_rss=outcome.peak_rss or None,
+        )
+        for sha in self.state.commit(row, [source]):
+            self._delete_document_files(sha)
+        self.summary.peak_worker_rss = max(self.summary.peak_worker_rss, outcome.peak_rss)
+        self._count(doc, outcome.failure, outcome.seconds)
+
+    def _commit_failure(self, path: Path, sha: str, kind: FailureKind, reason: str, source: SourceRow) -> None:
+        """An input the coordinator itself could not read: failed, with no worker involved."""
+        name = display_path(path)
+        doc = failed_document(path, _naming(path, reason), sha).model_copy(update={"source_path": name})
+        write_record(self.out_dir, doc)
+        row = DocumentRow(sha, doc.doc_id, name, "failed", kind, doc.message, self.command.engine, self.settings)
+        for old in self.state.commit(row, [source]):
+            self._delete_document_files(old)
+        self._count(doc, kind, 0.0)
+
+    def _count(self, doc: Document, failure: str | None, seconds: float) -> None:
+        self.summary.statuses[doc.status] += 1
+        self.summary.pages += doc.pages
+        if doc.status == "failed":
+            self.summary.failures[failure or "input"] += 1
+        level = logging.WARNING if doc.status == "failed" else logging.DEBUG
+        log.log(level, "%s: %s%s", doc.source_path, doc.status,
+                f" — {doc.message}" if doc.message and doc.status == "failed" else "",
+                extra={"event": "document", "data": {
+                    "path": doc.source_path, "doc_id": doc.doc_id, "action": "processed", "status": doc.status,
+                    "failure": failure or "", "message": doc.message, "pages": doc.pages,
+                    "seconds": round(seconds, 3)}})
+        self.progress.advance(doc.pages)
+
+    # --- output folder ---------------------------------------------------------------------------
+
+    def _purge_superseded(self) -> None:
+        """Finish deletions a killed run left half done (state says superseded, files may remain)."""
+        for row in self.state.superseded():
+            self._delete_document_files(row.sha256, row.doc_id)
+
+    def _delete_document_files(self, sha: str, doc_id: str | None = None) -> None:
+        doc_id = doc_id or sha[:16]
+        for page in sorted((self.out_dir / "pages").glob(f"{doc_id}-p*.jpg")):
+            page.unlink(missing_ok=True)
+        (self.out_dir / "records" / f"{doc_id}.json").unlink(missing_ok=True)
+        self.state.forget(sha)
+
+    def _rebuild_outputs(self) -> None:
+        """Everything that spans documents, from all records in the folder: the cross-checks between
+        a report and its table, the CSVs, the review pages and (asked for) the workbook.
+
+        Cross-check findings are not written into records: they depend on which other documents are
+        in the folder, so they are recomputed from the records on every run.
+        """
+        review_confidence = self.cfg.read.review_confidence
+        docs = load_records(self.out_dir)
+        extra = cross_check(docs, load_forms_config(forms_path(self.cfg)))
+        docs = [add_findings(doc, extra.get(doc.doc_id, []), review_confidence) for doc in docs]
+        tables = rebuild_tables(self.out_dir, docs)
+        write_review(self.out_dir, docs, review_confidence)
+        if self.xlsx:
+            import pandas as pd
+
+            from .workbook import write_xlsx
+
+            write_xlsx(self.out_dir, {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()})
+
+    def _report_summary(self) -> None:
+        s = self.summary
+        log.info(
+            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates; "
+            "%d pages in %.1f s%s → %s",
+            "interrupted" if s.interrupted else "done", s.inputs, s.processed, s.statuses["ok"],
+            s.statuses["needs_review"], s.statuses["failed"], s.done_before,
+            f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates, s.pages, s.seconds,
+            f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
+            display_path(self.out_dir),
+            extra={"event": "summary", "data": s.as_dict()},
+        )
 
 
-def _save(out_dir: Path, result: ProcessedDocument, summary: BatchSummary, label: str) -> None:
-    doc = result.document
-    write_record(out_dir, doc, result.page_jpegs)
-    summary.processed.append(doc)
-    log.info("%s: %s%s", label, doc.status, f" — {doc.message}" if doc.message else "")
+def _executor(batch: BatchConfig) -> Executor:
+    limits = Limits(
+        timeout=batch.doc_timeout,
+        memory_bytes=batch.memory_limit_mb * 2**20,
+        max_docs=batch.max_docs_per_worker,
+        start_timeout=batch.worker_start_timeout,
+        threads=1,
+    )
+    if batch.executor == "dask":
+        return DaskExecutor(limits, batch.scheduler)
+    return LocalExecutor(limits, batch.workers)
 
 
-def run(paths: list[Path], out_dir: Path, cfg: Config, force: bool) -> BatchSummary:
-    return run_batch(discover(paths, INPUT_SUFFIXES), out_dir, cfg, process_file, force)
+def forms_path(cfg: Config) -> Path:
+    """`rules.forms_file`: a name in configs/, or a path of the user's own."""
+    path = Path(cfg.rules.forms_file)
+    return path if path.is_absolute() else DEFAULT_FORMS_FILE.parent / path
 
 
-def import_texts(paths: list[Path], out_dir: Path, cfg: Config, force: bool) -> BatchSummary:
-    return run_batch(discover(paths, {".txt", ".tsv"}), out_dir, cfg, import_text, force)
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
-def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.INFO)
-    log.propagate = False
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _naming(path: Path, reason: str) -> str:
+    """A failure message that names the file, once."""
+    name = display_path(path.name)
+    return reason if reason.startswith(f"{name}: ") else f"{name}: {reason}"
+
+
+def _pseudo_sha(path: Path) -> str:
+    """Identity of an input whose content cannot be read: its path (a retry that reads it supersedes this)."""
+    return hashlib.sha256(b"unreadable:" + path_key(path)).hexdigest()
+
+
+@contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """One run per output folder: a second (an overlapping cron job) is refused, not interleaved.
+
+    flock is released by the kernel when the process dies, so a killed run never leaves it held.
+    """
+    fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UsageError(f"another perfscan run is writing to {display_path(out_dir)}; try again when it ends") from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_temp_files(out_dir: Path) -> None:
+    """Temp files of atomic writes that a killed run left behind (`.NAME.XXXX.tmp`)."""
+    for folder in (out_dir, out_dir / "records", out_dir / "pages"):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)

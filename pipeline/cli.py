@@ -1,18 +1,54 @@
-"""Command line: arguments → config → batch → exit code. The only place errors become exit codes."""
+"""Command line: arguments → config → batch → exit code. The only place errors become exit codes.
+
+Exit codes (the contract): 0 every document ok or needs_review; 1 bad arguments or config;
+2 at least one document failed (the others are still written); 130 interrupted (Ctrl-C, SIGTERM).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 
 from . import __version__
-from .batch import configure_logging, import_texts, run
+from .batch import digitize, run_batch, text_import
 from .config import load_config
 from .errors import PipelineError, UsageError
+from .progress import choose_mode, configure_logging
 
 log = logging.getLogger("perfscan")
+
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_INTERRUPTED = 0, 2, 130
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_SIZE_MB = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
+
+
+def memory_mb(text: str) -> int:
+    """`--memory-limit`: `2G`, `1536M`, `2GiB`, or a plain number of MB; `0` means no ceiling."""
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 2G, 1536M, 0 for none)")
+    return round(float(match.group(1)) * _SIZE_MB[match.group(2).lower()])
+
+
+def _positive(kind: type) -> object:
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,13 +64,22 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--config", type=Path, help="YAML file overriding configs/default.yaml")
         sp.add_argument("--force", action="store_true", help="redo documents already done in --out")
         sp.add_argument("--xlsx", action="store_true", help="also write perfscan.xlsx with every table")
+        sp.add_argument("--workers", type=_positive(int), help="worker processes on this machine (default 1)")
+        sp.add_argument("--doc-timeout", type=_positive(float), metavar="SECONDS",
+                        help="stop a document (and its worker) after this long; it is failed (default 900)")
+        sp.add_argument("--memory-limit", type=memory_mb, metavar="SIZE",
+                        help="stop a worker whose memory passes SIZE (2G, 1536M; 0 = none; default 4G)")
+        sp.add_argument("--executor", choices=["local", "dask"],
+                        help="local worker processes (default), or a Dask cluster (needs --scheduler)")
+        sp.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
+        sp.add_argument("--json-log", action="store_true",
+                        help="log one JSON object per line on stdout instead of the progress bar / log lines")
 
     r = sub.add_parser("run", help="digitize PDFs / images / folders (recursive)",
                        description="Digitize PDFs, images (png, jpg, tif) and folders of them.")
     r.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     common(r)
     r.add_argument("--engine", help="OCR engine: rapidocr (default), paddleocr, tesseract")
-    r.add_argument("--workers", type=int, help="worker processes")
 
     t = sub.add_parser("import-text", help="parse tab-separated text extractions of the forms",
                        description="Parse tab-separated text extractions into the same outputs.")
@@ -43,21 +88,39 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _overrides(args: argparse.Namespace) -> dict:
+    overrides: dict = {}
+    if getattr(args, "engine", None):
+        overrides.setdefault("ocr", {})["engine"] = args.engine
+    batch = {
+        "workers": args.workers, "doc_timeout": args.doc_timeout, "memory_limit_mb": args.memory_limit,
+        "executor": args.executor, "scheduler": args.scheduler,
+    }
+    if args.scheduler and not args.executor:
+        batch["executor"] = "dask"
+    overrides["batch"] = {k: v for k, v in batch.items() if v is not None}
+    return overrides
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
+    configure_logging(choose_mode(False))
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
-        return 0 if exc.code == 0 else 1
+        return EXIT_OK if exc.code == 0 else UsageError.exit_code
+    mode = choose_mode(args.json_log)
+    configure_logging(mode)
+    # SIGTERM (systemd, a cron timeout) stops the batch like Ctrl-C: finished documents are kept.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
-        overrides: dict = {}
-        if getattr(args, "engine", None):
-            overrides.setdefault("ocr", {})["engine"] = args.engine
-        if getattr(args, "workers", None) is not None:
-            if args.workers < 1:
-                raise UsageError("--workers must be at least 1")
-            overrides.setdefault("batch", {})["workers"] = args.workers
-        cfg = load_config(args.config, overrides)
+        cfg = load_config(args.config, _overrides(args))
+        if cfg.batch.executor == "local" and args.scheduler:
+            raise UsageError("--scheduler is for --executor dask")
         missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
         if missing:
             raise UsageError(f"no such file or folder: {', '.join(map(str, missing))}")
@@ -66,18 +129,20 @@ def main(argv: list[str] | None = None) -> int:
 
             if cfg.ocr.engine not in ENGINE_NAMES:
                 raise UsageError(f"unknown OCR engine {cfg.ocr.engine!r}; choose one of {', '.join(ENGINE_NAMES)}")
-            summary = run(args.paths, args.out, cfg, args.force)
+            command = digitize(cfg)
         else:
-            summary = import_texts(args.paths, args.out, cfg, args.force)
+            command = text_import()
+        summary = run_batch(args.paths, args.out, cfg, command, force=args.force, xlsx=args.xlsx, mode=mode)
     except KeyboardInterrupt:
-        log.error("interrupted")
-        return 130
+        log.error("interrupted", extra={"event": "exit", "data": {"exit_code": EXIT_INTERRUPTED}})
+        return EXIT_INTERRUPTED
     except PipelineError as exc:
-        log.error("perfscan: %s", exc)
+        log.error("perfscan: %s", exc, extra={"event": "exit", "data": {"exit_code": exc.exit_code}})
         return exc.exit_code
-    log.info("done: %d processed (%d failed), %d skipped, %.1f s → %s",
-             len(summary.processed), summary.failed, len(summary.skipped), summary.seconds, args.out)
-    return 2 if summary.failed else 0
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    return EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK
 
 
 if __name__ == "__main__":

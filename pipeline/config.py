@@ -7,7 +7,7 @@ Each stage receives only its own section. Every field says what it is for.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -47,8 +47,26 @@ class RulesConfig(Section):
 
 
 class BatchConfig(Section):
-    workers: int = Field(1, description="worker processes")
-    doc_timeout: float = Field(900.0, description="seconds one document may take before its worker is killed")
+    """How a batch runs. None of it changes what a document yields, so none of it is in the config hash."""
+
+    workers: int = Field(1, ge=1, description="worker processes on this machine (executor local)")
+    doc_timeout: float = Field(900.0, gt=0, description="seconds one document may take before its worker is killed")
+    memory_limit_mb: int = Field(
+        4096, ge=0, description="resident memory (MB) one worker may use before it is killed; 0 = no ceiling"
+    )
+    max_docs_per_worker: int = Field(
+        50, ge=1, description="a worker process is replaced after this many documents, so leaks cannot pile up"
+    )
+    worker_start_timeout: float = Field(
+        120.0, gt=0, description="seconds a new worker process may take to import the pipeline and say it is ready"
+    )
+    executor: Literal["local", "dask"] = Field(
+        "local", description="local: worker processes on this machine; dask: tasks on a Dask cluster (`scheduler`)"
+    )
+    scheduler: str = Field("", description="Dask scheduler address (tcp://host:8786), executor dask only")
+    progress_every: float = Field(
+        60.0, gt=0, description="seconds between progress lines when the log is not a terminal (cron)"
+    )
 
 
 class Config(Section):

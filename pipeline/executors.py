@@ -1,0 +1,77 @@
+"""Where documents run: worker processes on this machine, or tasks on a Dask cluster.
+
+Both hand back `Outcome`s in completion order and never write anything: the coordinator commits
+each outcome itself, so the state and output guarantees are the same whichever executor ran it.
+On a Dask worker the document still runs in a supervised worker process of that machine
+(`workers.run_in_local_pool`), with the same time limit, memory ceiling and crash isolation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Protocol
+
+from .errors import UsageError
+from .workers import Limits, Outcome, Task, WorkerPool, run_in_local_pool
+
+
+class Executor(Protocol):
+    def outcomes(self, tasks: list[Task]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """`workers` supervised worker processes; one coordinator thread waits on each busy one."""
+
+    def __init__(self, limits: Limits, workers: int):
+        self._pool = WorkerPool(limits)
+        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfscan-supervisor")
+
+    def outcomes(self, tasks: list[Task]) -> Iterator[Outcome]:
+        futures = [self._threads.submit(self._pool.run, task) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+
+    def close(self) -> None:
+        self._pool.close()
+        self._threads.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Tasks on the Dask cluster at `address`; perfscan must be installed on its workers."""
+
+    def __init__(self, limits: Limits, address: str, connect_timeout: float = 30.0):
+        from distributed import Client
+
+        self._limits = limits
+        try:
+            self._client = Client(address, timeout=connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc})") from exc
+        self._futures: list = []
+
+    def outcomes(self, tasks: list[Task]) -> Iterator[Outcome]:
+        from distributed import as_completed as dask_completed
+
+        # Keys are unique per run: two batches on one cluster with different settings must never
+        # share a result because their documents have the same content.
+        run = uuid.uuid4().hex[:12]
+        by_future = {
+            self._client.submit(run_in_local_pool, task, self._limits, key=f"perfscan-{run}-{task.sha256[:16]}"): task
+            for task in tasks
+        }
+        self._futures = list(by_future)
+        for future in dask_completed(by_future):
+            task = by_future[future]
+            try:
+                yield future.result()
+            except Exception as exc:  # noqa: BLE001 — a lost Dask worker fails this document, not the batch
+                yield Outcome(task, None, "crash", f"the Dask task failed: {exc!r}")
+
+    def close(self) -> None:
+        if self._futures:
+            self._client.cancel(self._futures)
+        self._client.close()

@@ -1,0 +1,202 @@
+"""The inputs of a batch: which files, what content, and what we could not take. Read-only, always.
+
+Discovery walks folders, following links to folders but never twice into the same real folder, so a
+link back to an ancestor cannot loop; what it cannot take is reported with a reason, not raised.
+Each file is then named by its content: a sha256 over one read-only, non-blocking descriptor (a FIFO
+named `x.pdf` cannot hang the batch), with the file's stat checked before and after so that a file
+being written is caught. A file whose stat fields are unchanged since the last run, and which had
+been stable for a while when it was hashed then, keeps its hash (git's index does the same), so a
+nightly run does not re-read every input.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .state import Signature, SourceRow
+
+PDF_AND_IMAGES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+TEXT_EXTRACTIONS = frozenset({".txt", ".tsv"})
+
+# A file modified less than this long before it was hashed may change again within the same
+# timestamp tick; its cached hash is not trusted ("racy" entries in git's terms).
+_STABLE_NS = 2_000_000_000
+_BLOCK = 1 << 20
+
+
+def display_path(path: Path | str) -> str:
+    """The path as one printable line: undecodable bytes as \\xNN, control characters escaped.
+
+    Records, CSVs and log lines carry this; the real path (bytes) stays in the state database.
+    """
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def path_key(path: Path) -> bytes:
+    """The state database's key for a source path: its absolute form, as bytes (any name is valid)."""
+    return os.fsencode(os.path.abspath(path))
+
+
+@dataclass(frozen=True)
+class NotTaken:
+    """Something under an input folder that is not a document, and why (shown in the run summary)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: list[Path]
+    not_taken: list[NotTaken]
+
+
+def check_layout(inputs: Iterable[Path], out_dir: Path) -> None:
+    """Refuse an output folder inside an input folder, and inputs inside the output folder.
+
+    Refused rather than skipped: outputs written into an input tree are inputs of the next run (the
+    review page images are .jpg), and writing there would modify the input tree, which a run never does.
+    """
+    out_real = Path(os.path.realpath(out_dir))
+    for path in inputs:
+        real = Path(os.path.realpath(path))
+        if os.path.isdir(path) and (out_real == real or real in out_real.parents):
+            raise UsageError(
+                f"the output folder {display_path(out_dir)} is inside the input folder {display_path(path)}; "
+                "choose an --out outside the inputs (its page images would be read as inputs next time)"
+            )
+        if out_real == real or out_real in real.parents:
+            raise UsageError(f"the input {display_path(path)} is inside the output folder {display_path(out_dir)}")
+
+
+def discover(paths: Iterable[Path], suffixes: frozenset[str]) -> Discovery:
+    """Files named on the command line (whatever their suffix) and, under folders, files with `suffixes`.
+
+    Folder contents come in sorted order, so which of two identical files counts as the original is
+    the same on every run.
+    """
+    files: list[Path] = []
+    not_taken: list[NotTaken] = []
+    seen_files: set[str] = set()
+
+    def add(path: Path) -> None:
+        key = os.path.abspath(path)
+        if key not in seen_files:
+            seen_files.add(key)
+            files.append(path)
+
+    for path in paths:
+        if os.path.isdir(path):
+            _walk(path, suffixes, add, not_taken, {os.path.realpath(path)})
+        else:
+            add(path)
+    return Discovery(files, not_taken)
+
+
+def _walk(folder: Path, suffixes: frozenset[str], add, not_taken: list[NotTaken], ancestors: set[str]) -> None:  # type: ignore[no-untyped-def]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
+    except OSError as exc:
+        not_taken.append(NotTaken(folder, f"cannot list the folder ({exc.strerror or exc})"))
+        return
+    for entry in entries:
+        path = folder / entry.name
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            real = os.path.realpath(path)
+            if real in ancestors:
+                not_taken.append(NotTaken(path, f"link loop: leads back to {display_path(real)}, not followed"))
+                continue
+            _walk(path, suffixes, add, not_taken, ancestors | {real})
+        elif os.path.splitext(entry.name)[1].lower() in suffixes:
+            add(path)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A file's content hash and the stat signature it was hashed under."""
+
+    sha256: str
+    signature: Signature
+    hashed_at_ns: int
+    rehashed: bool
+
+    def source_row(self, path: Path) -> SourceRow:
+        return SourceRow(path_key(path), self.sha256, self.signature, self.hashed_at_ns)
+
+
+class InputUnreadable(Exception):
+    """The coordinator cannot read the file: the reason, in words, is the message."""
+
+
+class InputChanged(Exception):
+    """The file changed while it was being hashed (being copied or written right now)."""
+
+
+def signature_of(st: os.stat_result) -> Signature:
+    return Signature(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Identity:
+    """Content hash of `path`, reusing `cached` when the file provably has not changed since."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputUnreadable(_open_error(path, exc)) from exc
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise InputUnreadable(f"not a regular file ({_kind(before.st_mode)})")
+        sig = signature_of(before)
+        if (
+            not force
+            and cached is not None
+            and cached.signature == sig
+            and cached.hashed_at_ns - sig.mtime_ns > _STABLE_NS
+        ):
+            return Identity(cached.sha256, sig, cached.hashed_at_ns, rehashed=False)
+        digest = hashlib.sha256()
+        try:
+            while block := os.read(fd, _BLOCK):
+                digest.update(block)
+        except OSError as exc:
+            raise InputUnreadable(f"read error ({exc.strerror or exc})") from exc
+        after = os.fstat(fd)
+        if signature_of(after) != sig:
+            raise InputChanged(
+                f"the file changed while it was being read ({sig.size} → {after.st_size} bytes); "
+                "it is probably still being written — it will be tried again on the next run"
+            )
+        return Identity(digest.hexdigest(), sig, time.time_ns(), rehashed=True)
+    finally:
+        os.close(fd)
+
+
+def _open_error(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop (the link points, directly or not, at itself)"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return f"broken symbolic link (it points at {display_path(os.readlink(path))}, which does not exist)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (the file is not readable by this user)"
+    return f"cannot open it ({exc.strerror or exc})"
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a plain file"

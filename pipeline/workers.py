@@ -1,0 +1,471 @@
+"""Worker processes: one document at a time, each under a time limit and a memory ceiling.
+
+A worker is `python -m pipeline.workers`, started and supervised by `WorkerPool`. It reads tasks
+(length-prefixed pickles) on stdin and writes replies on a private copy of its stdout; whatever a
+library prints goes to stderr, which the pool drains and keeps the tail of for failure messages.
+It never writes an output file: it returns the document and the coordinator commits it.
+
+Why not `concurrent.futures.ProcessPoolExecutor`: it cannot stop the one worker whose document
+hangs (a timed-out future keeps running), and one worker that dies breaks the whole pool and fails
+every queued document. Why not `multiprocessing.Process`: Dask runs tasks in daemonic processes,
+which may not start multiprocessing children; a plain subprocess works under both executors.
+
+The pool kills a worker (its whole process group, so a helper program it started goes too) when
+its document outlives `timeout` or its resident memory passes the ceiling. The ceiling is a
+watchdog on RSS rather than RLIMIT_AS: onnxruntime, OpenCV and glibc's per-thread arenas reserve
+far more address space than they touch, so an address-space limit fails healthy documents. A
+worker is replaced after `max_docs` documents, or sooner when its memory at rest passes half the
+ceiling, so memory stays flat over a long night. A worker whose coordinator dies exits by itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import psutil
+
+from .config import Config
+from .document import ProcessedDocument
+from .errors import DocumentError
+from .state import FailureKind
+
+_HEADER = struct.Struct(">Q")
+_POLL = 0.1  # seconds between checks of a busy worker's clock and memory
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One document to process. `process` travels by reference (module and name), as pickle does."""
+
+    path: Path
+    sha256: str
+    size: int
+    mtime_ns: int
+    cfg: Config
+    process: Callable[[Path, Config], ProcessedDocument]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How workers run. Hashable: the Dask side keeps one pool per distinct `Limits`."""
+
+    timeout: float
+    memory_bytes: int
+    max_docs: int
+    start_timeout: float
+    threads: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a task: a processed document, or a failure kind and its reason in words."""
+
+    task: Task
+    result: ProcessedDocument | None
+    failure: FailureKind | None = None
+    reason: str = ""
+    started_at: float = 0.0
+    seconds: float = 0.0
+    peak_rss: int = 0
+
+
+@dataclass(frozen=True)
+class _Setup:
+    sys_path: list[str]
+    threads: int
+
+
+@dataclass(frozen=True)
+class _Ready:
+    pid: int
+
+
+@dataclass(frozen=True)
+class _Reply:
+    result: ProcessedDocument | None
+    failure: FailureKind | None
+    reason: str
+    seconds: float
+    peak_rss: int
+
+
+class _Stopped(Exception):
+    """The worker is gone (killed by us or dead by itself); `kind` and the reason say why."""
+
+    def __init__(self, kind: FailureKind, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+
+
+# --- coordinator side ----------------------------------------------------------------------------
+
+
+class _Worker:
+    """One worker process seen from the pool: its pipes, clock, memory and stderr tail."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        threads = str(limits.threads)
+        env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH", "")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.workers"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=env, bufsize=0, start_new_session=True,
+        )
+        self.tail: deque[str] = deque(maxlen=12)
+        self.done = 0
+        self.peak_rss = 0
+        self._buffer = bytearray()
+        self._ps = psutil.Process(self.proc.pid)
+        self._stderr = threading.Thread(target=self._drain_stderr, name=f"perfscan-stderr-{self.pid}", daemon=True)
+        self._stderr.start()
+        self.send(_Setup(sys_path=list(sys.path), threads=limits.threads))
+        self.receive(time.monotonic() + limits.start_timeout, lambda: False, what="start")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _drain_stderr(self) -> None:
+        import logging
+
+        log = logging.getLogger("perfscan.worker")
+        assert self.proc.stderr is not None
+        for raw in iter(self.proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                self.tail.append(line)
+                log.debug("worker %d: %s", self.proc.pid, line, extra={"event": "worker_output"})
+
+    def send(self, message: object) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(_HEADER.pack(len(data)) + data)
+        except (BrokenPipeError, ValueError) as exc:
+            raise self._died() from exc
+
+    def rss(self) -> int:
+        """Resident memory of the worker and anything it started (an external OCR program)."""
+        try:
+            procs = [self._ps, *self._ps.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        self.peak_rss = max(self.peak_rss, total)
+        return total
+
+    def receive(self, deadline: float, cancelled: Callable[[], bool], what: str = "document") -> object:
+        """The next message, watching the clock, the memory ceiling and cancellation meanwhile."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while True:
+            message = self._take_message()
+            if message is not None:
+                return message
+            now = time.monotonic()
+            if now >= deadline:
+                limit = self.limits.start_timeout if what == "start" else self.limits.timeout
+                self.kill()
+                if what == "start":
+                    raise _Stopped("crash", f"the worker process did not start within {limit:g} s")
+                raise _Stopped("timeout", f"took longer than {limit:g} s (--doc-timeout); its worker was stopped")
+            if cancelled():
+                self.kill()
+                raise _Stopped("cancelled", "the batch was interrupted before this document finished")
+            ceiling = self.limits.memory_bytes
+            used = self.rss()
+            if ceiling and what != "start" and used > ceiling:
+                self.kill()
+                raise _Stopped("memory", f"used {used / 2**20:.0f} MB, over the memory limit of "
+                                         f"{ceiling / 2**20:.0f} MB (--memory-limit); its worker was stopped")
+            ready, _, _ = select.select([fd], [], [], min(_POLL, max(0.0, deadline - now)))
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise self._died()
+                self._buffer += chunk
+
+    def _take_message(self) -> object | None:
+        if len(self._buffer) < _HEADER.size:
+            return None
+        (size,) = _HEADER.unpack_from(self._buffer)
+        if len(self._buffer) < _HEADER.size + size:
+            return None
+        data = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
+        del self._buffer[: _HEADER.size + size]
+        return pickle.loads(data)
+
+    def _died(self) -> _Stopped:
+        """The worker closed its reply channel on its own: say how it ended, with its last output."""
+        if not self._exited(timeout=5.0):
+            self.kill()
+            return _Stopped("crash", "the worker process closed its reply channel and stopped answering")
+        self.kill()  # the exited worker is not reaped yet: its group (anything it started) goes too
+        code = self.proc.returncode
+        self._stderr.join(timeout=2)
+        if code < 0:
+            how = f"the worker process was killed by {signal.Signals(-code).name}"
+            if -code == signal.SIGKILL:
+                how += " (the system may have run out of memory)"
+        else:
+            how = f"the worker process exited with status {code}"
+        last = " | ".join(list(self.tail)[-3:])
+        return _Stopped("crash", f"{how}{'; last output: ' + last if last else ''}")
+
+    def _exited(self, timeout: float) -> bool:
+        """Wait for the worker to exit without reaping it (WNOWAIT), so its process group stays ours."""
+        end = time.monotonic() + timeout
+        while True:
+            if os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started (its process group), and reap it. Idempotent.
+
+        Until the worker is reaped its pid, and so the process group it leads, cannot be reused, so
+        the group kill never reaches a stranger; once reaped, there is nothing left to kill.
+        """
+        if self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        self._close_pipes()
+
+    def retire(self) -> None:
+        """Let an idle worker exit by itself (end of input), killing it if it does not within 10 s."""
+        self._close_pipes()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+
+class WorkerPool:
+    """Worker processes shared by the threads that call `run`, each call on its own worker.
+
+    Thread-safe. A worker is started when no idle one is left, so the pool never holds more workers
+    than there are concurrent callers, and none at all for a batch with nothing to do.
+    """
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+
+    def run(self, task: Task) -> Outcome:
+        """Process one document in a worker; never raises: every failure is an `Outcome`."""
+        started_at = time.time()
+        start = time.monotonic()
+        worker: _Worker | None = None
+        try:
+            worker = self._checkout()
+            worker.send(task)
+            reply = worker.receive(time.monotonic() + self.limits.timeout, self._closing.is_set)
+        except _Stopped as stop:
+            peak = 0
+            if worker is not None:
+                worker.kill()
+                peak = worker.peak_rss
+            return Outcome(task, None, stop.kind, str(stop), started_at, time.monotonic() - start, peak)
+        except Exception as exc:  # noqa: BLE001 — a broken pipe, an unpicklable reply: this document only
+            if worker is not None:
+                worker.kill()
+            return Outcome(task, None, "internal", f"internal error in the worker pool: {exc!r}", started_at,
+                           time.monotonic() - start)
+        assert isinstance(reply, _Reply)
+        self._checkin(worker)
+        return Outcome(task, reply.result, reply.failure, reply.reason, started_at, reply.seconds, reply.peak_rss)
+
+    def _checkout(self) -> _Worker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return _Worker(self.limits)
+
+    def _checkin(self, worker: _Worker) -> None:
+        worker.done += 1
+        ceiling = self.limits.memory_bytes
+        if worker.done >= self.limits.max_docs or (ceiling and worker.rss() > ceiling // 2) or self._closing.is_set():
+            worker.retire()
+            return
+        with self._lock:
+            self._idle.append(worker)
+
+    def close(self) -> None:
+        """Stop everything: busy workers are killed by their callers, idle ones retire."""
+        self._closing.set()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.retire()
+
+
+# --- on a Dask worker ----------------------------------------------------------------------------
+
+_pools: dict[Limits, WorkerPool] = {}
+_pools_lock = threading.Lock()
+
+
+def run_in_local_pool(task: Task, limits: Limits) -> Outcome:
+    """The Dask task: run the document in this machine's own worker processes.
+
+    So a document on a Dask cluster has the same time limit, memory ceiling and crash isolation as
+    a local one, and a hang or a segfault costs one worker process, never the Dask worker itself.
+    """
+    with _pools_lock:
+        pool = _pools.get(limits)
+        if pool is None:
+            pool = _pools[limits] = WorkerPool(limits)
+    return pool.run(task)
+
+
+@atexit.register
+def _close_pools() -> None:
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+# --- worker side ---------------------------------------------------------------------------------
+
+
+def _read(stream: BinaryIO) -> object | None:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)
+
+
+def _write(stream: BinaryIO, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A worker whose coordinator was killed (kill -9) must not run on: it checks once a second."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="perfscan-orphan-watch", daemon=True).start()
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _execute(task: Task) -> _Reply:
+    start = time.monotonic()
+    result: ProcessedDocument | None = None
+    failure: FailureKind | None = None
+    reason = ""
+    try:
+        result = task.process(task.path, task.cfg)
+        if result.document.status == "failed":
+            failure, reason = "input", result.document.message
+    except DocumentError as exc:
+        failure, reason = "input", str(exc)
+    except MemoryError:
+        failure, reason = "memory", "ran out of memory (MemoryError)"
+    except Exception as exc:  # noqa: BLE001 — the worker reports every failure of its document
+        traceback.print_exc()
+        failure, reason = "internal", f"internal error: {exc!r}"
+    changed = _changed_since_hashed(task, result)
+    if changed:
+        result, failure, reason = None, "changed", changed
+    return _Reply(result, failure, reason, time.monotonic() - start, _peak_rss())
+
+
+def _changed_since_hashed(task: Task, result: ProcessedDocument | None) -> str:
+    """The coordinator hashed one version of the file; say so if the worker may have read another."""
+    try:
+        st = os.stat(task.path)
+    except OSError as exc:
+        return f"the file disappeared while it was being read ({exc.strerror or exc})"
+    if (st.st_size, st.st_mtime_ns) != (task.size, task.mtime_ns) or (
+        result is not None and result.document.sha256 != task.sha256
+    ):
+        return ("the file changed while it was being read (it is probably still being written); "
+                "it will be tried again on the next run")
+    return ""
+
+
+def main() -> int:
+    """Worker entry point: setup, ready, then one reply per task until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides when a worker stops
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed by a library goes to stderr, never into the reply channel
+    tasks = os.fdopen(0, "rb")
+    setup = _read(tasks)
+    if not isinstance(setup, _Setup):
+        return 1
+    sys.path[:] = setup.sys_path
+    _exit_when_orphaned(os.getppid())
+    import cv2
+
+    cv2.setNumThreads(setup.threads)
+    _write(channel, _Ready(os.getpid()))
+    while (task := _read(tasks)) is not None:
+        assert isinstance(task, Task)
+        reply = _execute(task)
+        try:
+            _write(channel, reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            _write(channel, _Reply(None, "internal", f"internal error: the result cannot be sent ({exc!r})",
+                                   reply.seconds, reply.peak_rss))
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as `pipeline.workers`, not `__main__`, so that the classes pickled both ways are the same
+    # classes on both sides of the pipe.
+    from pipeline.workers import main as worker_main
+
+    sys.exit(worker_main())
