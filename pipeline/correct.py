@@ -151,7 +151,7 @@ def chinese_punctuation(text: str) -> str:
     text = re.sub(f"(?<=[{CJK}])\\s*,\\s*(?=[{CJK}])", "，", text)
     text = re.sub(f"(?<=[{CJK}])\\s*;\\s*(?=[{CJK}])", "；", text)
     text = re.sub(f"(?<=[{CJK}])\\s*:\\s*(?=[{CJK}“])", "：", text)
-    text = re.sub(f"\\(([{CJK}][^()]*)\\)", r"（\1）", text)
+    text = re.sub(f"[(（]([{CJK}][^()（）]*)[)）]", r"（\1）", text)
     return text
 
 

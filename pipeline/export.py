@@ -32,11 +32,21 @@ CSV_COLUMNS: dict[str, list[str]] = {
 }
 
 
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, rename: readers see old or new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; outputs are shared like any written file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
