@@ -24,10 +24,43 @@ class Section(BaseModel):
 class ImagingConfig(Section):
     dpi: int = Field(200, description="render resolution for pages that are not a single embedded image")
     max_pixels: int = Field(60_000_000, description="refuse pages larger than this (decompression-bomb guard)")
+    max_native_dpi: float = Field(
+        400.0, description="a page's embedded image above this resolution is resampled to `dpi` (grid and OCR cost)"
+    )
+    min_text_chars: int = Field(20, description="a PDF page with fewer text characters is treated as a scan")
+    max_traditional_share: float = Field(
+        0.02, description="share of traditional glyphs (項財數) above which a text layer is bad OCR"
+    )
+    max_spaced_numbers: int = Field(2, description="this many numbers with spaces inside (459. 80) mean bad OCR")
+    max_garbage_share: float = Field(
+        0.05, description="share of unexpected symbols above which a text layer is garbage OCR"
+    )
 
 
 class GridConfig(Section):
     min_cells: int = Field(4, description="fewer cells than this on a page means: no table here")
+    ink_threshold: int = Field(60, description="ink level (0 paper … 255 black, against local paper) that counts as ink")
+    background_dpi: float = Field(25.0, description="resolution at which the paper brightness is estimated")
+    background_kernel_in: float = Field(0.3, description="window (inches) for the paper estimate; wider than any stroke")
+    seal_saturation: int = Field(50, description="red minus max(green, blue) above this is seal ink, not text")
+    seal_min_red: int = Field(160, description="…provided the red level is at least this (dark pixels are text)")
+    border_level: int = Field(90, description="red level below which a thick dark area is scanner border, not ink")
+    border_min_in: float = Field(0.06, description="dark areas thicker than this (inches) are border or shadow")
+    min_skew_deg: float = Field(0.05, description="skew below this is left alone (no resampling)")
+    max_skew_deg: float = Field(5.0, description="largest skew searched for")
+    gap_close_in: float = Field(0.015, description="gaps in a ruling up to this (inches) are bridged")
+    line_kernel_in: float = Field(0.2, description="a ruling piece is at least this long (inches)")
+    max_line_thickness_in: float = Field(0.03, description="thicker horizontal/vertical runs are not rulings")
+    collinear_tol_in: float = Field(0.015, description="pieces this close to a ruling's line (inches) join it")
+    corner_reach_in: float = Field(0.05, description="rulings that end this close to each other still cross")
+    min_cell_in: float = Field(0.04, description="rulings closer than this (inches) are one grid line")
+    edge_kernel_in: float = Field(0.03, description="shortest ruling run (inches) counted when checking a cell edge")
+    edge_band_in: float = Field(0.012, description="half-width (inches) of the band along a grid line searched for ink")
+    edge_clear_in: float = Field(
+        0.025, description="a ruled edge has paper this far (inches) on both sides; glyph strokes do not"
+    )
+    corner_margin_in: float = Field(0.02, description="ends of a cell edge (inches) left out of its coverage")
+    edge_coverage: float = Field(0.5, description="share of a cell edge that must be ruled for the edge to count")
 
 
 class OcrConfig(Section):
@@ -36,10 +69,30 @@ class OcrConfig(Section):
     model_dirs: dict[str, str] = Field(
         default_factory=dict, description="paddleocr only: your own det/rec model folders (keys det, rec)"
     )
+    rec_batch_size: int = Field(16, description="text-line crops per recognizer call (sorted by width)")
+    alt_min_prob: float = Field(
+        0.1, description="a runner-up character at least this probable yields an alternative reading"
+    )
+    max_alternatives: int = Field(3, description="alternative readings kept per text line")
+    timeout: float = Field(30.0, description="tesseract only: seconds one crop may take")
+    cache_dir: str = Field(
+        "", description="paddleocr only: where its model folders are built; empty = the user cache folder"
+    )
 
 
 class ReadConfig(Section):
     review_confidence: float = Field(0.90, description="a cell read below this confidence needs review")
+    ink_threshold: int = Field(60, description="ink level (0 paper … 255 black, against local paper) that counts as ink")
+    view_floor: int = Field(20, description="ink level shown as paper in the crops given to the engine")
+    solid_ink: int = Field(180, description="ink level shown as solid black in the crops given to the engine")
+    ruling_min_in: float = Field(0.15, description="straight strokes longer than this (inches) are rulings, not text")
+    inset_in: float = Field(0.02, description="crop this far (inches) inside a cell's box, clear of its rulings")
+    trim_reach_in: float = Field(0.03, description="how far in from the crop's edge (inches) a leftover ruling is looked for")
+    ruling_fill: float = Field(0.6, description="a row/column near the crop edge this full of ink is a ruling")
+    min_ink_in2: float = Field(0.0002, description="a cell or line with less ink (square inches) is empty")
+    pad_in: float = Field(0.02, description="paper kept around each text line crop (inches)")
+    line_gap_in: float = Field(0.015, description="blank rows up to this (inches) stay inside one text line")
+    min_line_in: float = Field(0.05, description="an ink run lower than this (inches) is part of a neighbouring line")
 
 
 class RulesConfig(Section):

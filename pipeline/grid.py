@@ -1,0 +1,398 @@
+"""Page image → deskewed page + table grids (cells with row/col spans and pixel boxes).
+
+How, and why this way:
+- Ink is measured on the red channel divided by a blurred estimate of the paper: red seals are
+  bright in red light so they fade instead of becoming lines or hiding text, and dividing by the
+  paper removes uneven lighting and the dark scanner border (which becomes "paper" too).
+- Skew is the angle whose row projection of the ink is sharpest (lines and text baselines both
+  vote); the page is rotated once and every box refers to the rotated image.
+- Rulings are found at two strictnesses. Long openings (≈ 0.2 in) find where rulings are; their
+  collinear pieces are chained, so a faint ruling broken into pieces is still one ruling, and
+  fitted as a line (position + slope), so slight perspective is followed. Rulings that cross form
+  a table; lone lines (underlines, page edges) are dropped.
+- Every ruling position spans the whole table as a grid line; whether a grid edge between two
+  slots really exists is measured on a short opening (≈ 0.03 in) in a thin band along the fitted
+  line, where text never is. Slots joined across missing edges are merged cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .config import GridConfig
+from .types import BBox, Cell, PageImage, TableGrid
+
+
+@dataclass(frozen=True, eq=False)
+class DetectedPage:
+    """The deskewed page (all boxes refer to it), its tables top to bottom, and the skew removed."""
+
+    image: PageImage
+    grids: list[TableGrid]
+    skew_deg: float
+
+
+@dataclass
+class _Ruling:
+    """A line `pos = a + b * t` along coordinate t (x for horizontal rulings, y for vertical)."""
+
+    a: float
+    b: float
+    t0: float
+    t1: float
+    covered: float
+
+    def at(self, t: float | np.ndarray) -> float | np.ndarray:
+        return self.a + self.b * t
+
+
+def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
+    """Deskew the page and find its ruled tables with merged cells; cells carry no text yet."""
+    dpi = page.dpi
+    ink = ink_image(page.image, dpi, cfg)
+    angle = estimate_skew(ink, dpi, cfg)
+    image = page.image
+    if abs(angle) >= cfg.min_skew_deg:
+        image = rotate(image, angle, border=(255, 255, 255))
+        ink = rotate(ink, angle, border=0)
+    deskewed = PageImage(page=page.page, image=image, dpi=dpi)
+    binary = (ink > cfg.ink_threshold).astype(np.uint8) * 255
+    h_rulings = find_rulings(binary, dpi, cfg)
+    v_rulings = find_rulings(binary.T, dpi, cfg)
+    h_edges = edge_mask(binary, dpi, cfg)
+    v_edges = edge_mask(binary.T, dpi, cfg)
+    grids: list[TableGrid] = []
+    for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
+        grid = build_grid(page.page, hs, vs, binary, h_edges, v_edges, image.shape, dpi, cfg)
+        if grid is not None and len(grid.cells) >= cfg.min_cells:
+            grids.append(grid)
+    grids.sort(key=lambda g: min(c.bbox.y0 for c in g.cells if c.bbox is not None))
+    return DetectedPage(image=deskewed, grids=grids, skew_deg=round(angle, 3))
+
+
+# --- ink -----------------------------------------------------------------------------------------
+
+
+def ink_image(bgr: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
+    """How dark each pixel is against the local paper, 0 (paper) … 255 (black), in red light."""
+    red = bgr[:, :, 2] if bgr.ndim == 3 else bgr
+    h, w = red.shape
+    scale = min(1.0, cfg.background_dpi / dpi)
+    small = cv2.resize(red, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    k = _odd(cfg.background_kernel_in * dpi * scale)
+    paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    paper = cv2.blur(paper, (k, k))
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    ratio = red.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0)
+    ink = (255.0 * (1.0 - np.clip(ratio, 0.0, 1.0))).astype(np.uint8)
+    if bgr.ndim == 3:
+        # Seal ink is saturated red; JPEG chroma blur darkens its red channel at the edges, so
+        # the red channel alone leaves a ghost. Black text under a seal stays dark in red.
+        b, g = bgr[:, :, 0].astype(np.int16), bgr[:, :, 1].astype(np.int16)
+        r = red.astype(np.int16)
+        seal = (r - np.maximum(b, g) > cfg.seal_saturation) & (r > cfg.seal_min_red)
+        ink[seal] = 0
+    # Large dark areas (scanner border, shadows) are not ink: lines and strokes are thin.
+    dark = (red < cfg.border_level).astype(np.uint8)
+    kb = _odd(cfg.border_min_in * dpi)
+    thick = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kb, kb)))
+    if thick.any():
+        thick = cv2.dilate(thick, cv2.getStructuringElement(cv2.MORPH_RECT, (kb, kb)))
+        ink[thick > 0] = 0
+    return ink
+
+
+def _odd(value: float) -> int:
+    n = max(3, int(round(value)))
+    return n if n % 2 else n + 1
+
+
+# --- skew ----------------------------------------------------------------------------------------
+
+
+def estimate_skew(ink: np.ndarray, dpi: float, cfg: GridConfig) -> float:
+    """Degrees to rotate (counter-clockwise positive, as OpenCV) so rows of ink line up.
+
+    The row projection of rulings and text lines is sharpest (largest sum of squares) when they
+    are horizontal; searched coarse at ~50 dpi, then fine at ~100 dpi. The projection is taken
+    from ink pixel coordinates directly (y' = cos·y − sin·x, OpenCV's rotation), which is far
+    cheaper than rotating the image for every candidate angle.
+    """
+    best = 0.0
+    for target_dpi, span, step in ((50.0, cfg.max_skew_deg, 0.25), (100.0, 0.3, 0.03)):
+        scale = min(1.0, target_dpi / dpi)
+        small = cv2.resize(ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        ys, xs = np.nonzero(small > cfg.ink_threshold // 2)
+        if len(ys) == 0:
+            return 0.0
+        weights = small[ys, xs].astype(np.float64)
+        xs_c = xs - small.shape[1] / 2.0
+        ys_c = ys - small.shape[0] / 2.0
+        offset = float(np.hypot(*small.shape)) + 1
+        angles = np.arange(best - span, best + span + step / 2, step)
+        scores = []
+        for angle in angles:
+            rad = np.deg2rad(angle)
+            rows = np.round(np.cos(rad) * ys_c - np.sin(rad) * xs_c + offset).astype(np.int64)
+            scores.append(float(np.square(np.bincount(rows, weights=weights)).sum()))
+        best = float(angles[int(np.argmax(scores))])
+    return best
+
+
+def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) -> np.ndarray:
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    value = border if isinstance(border, tuple) else (border,) * 3
+    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=value)
+
+
+# --- rulings -------------------------------------------------------------------------------------
+
+
+def find_rulings(binary: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling]:
+    """Horizontal rulings of `binary` (pass the transpose for vertical ones)."""
+    length = max(8, round(cfg.line_kernel_in * dpi))
+    mask = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return []
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    order = np.argsort(lab, kind="stable")
+    ys, xs, lab = ys[order], xs[order], lab[order]
+    bounds = np.searchsorted(lab, np.arange(1, n + 1))
+    max_thick = cfg.max_line_thickness_in * dpi + 2
+    segments: list[_Ruling] = []
+    for i in range(1, n):
+        sx, sy = xs[bounds[i - 1] : bounds[i]], ys[bounds[i - 1] : bounds[i]]
+        x0, x1 = float(stats[i, cv2.CC_STAT_LEFT]), float(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH])
+        if len(sx) < 2 or x1 - x0 < length:
+            continue
+        # Thickness: pixels per column. Thick blobs are filled areas or text smears, not rulings.
+        if len(sx) / (x1 - x0) > max_thick:
+            continue
+        if np.ptp(sx) > 0:
+            b, a = np.polyfit(sx.astype(np.float64), sy.astype(np.float64), 1)
+        else:
+            b, a = 0.0, float(sy.mean())
+        segments.append(_Ruling(a=float(a), b=float(b), t0=x0, t1=x1, covered=x1 - x0))
+    return _chain(segments, dpi, cfg)
+
+
+def _chain(segments: list[_Ruling], dpi: float, cfg: GridConfig) -> list[_Ruling]:
+    """Join collinear pieces (a broken or faint ruling) into one fitted ruling, longest first."""
+    tol = max(2.0, cfg.collinear_tol_in * dpi)
+    rulings: list[list[_Ruling]] = []
+    fits: list[_Ruling] = []
+    for seg in sorted(segments, key=lambda s: -s.covered):
+        mid = (seg.t0 + seg.t1) / 2
+        best, best_d = -1, tol
+        for k, fit in enumerate(fits):
+            # Compare at the piece's ends (both must agree), predicted from the ruling's line.
+            d = max(abs(fit.at(seg.t0) - seg.at(seg.t0)), abs(fit.at(seg.t1) - seg.at(seg.t1)))
+            if abs(fit.at(mid) - seg.at(mid)) <= tol and d <= best_d:
+                best, best_d = k, d
+        if best < 0:
+            rulings.append([seg])
+            fits.append(_Ruling(seg.a, seg.b, seg.t0, seg.t1, seg.covered))
+        else:
+            rulings[best].append(seg)
+            fits[best] = _fit(rulings[best])
+    return fits
+
+
+def _fit(pieces: list[_Ruling]) -> _Ruling:
+    t = np.array([p for s in pieces for p in (s.t0, (s.t0 + s.t1) / 2, s.t1)])
+    pos = np.array([s.at(p) for s in pieces for p in (s.t0, (s.t0 + s.t1) / 2, s.t1)])
+    weight = np.array([s.covered for s in pieces for _ in range(3)])
+    long_piece = max(pieces, key=lambda s: s.covered)
+    if np.ptp(t) < 1:
+        b, a = long_piece.b, long_piece.a
+    else:
+        b, a = np.polyfit(t, pos, 1, w=np.sqrt(weight))
+    return _Ruling(
+        a=float(a),
+        b=float(b),
+        t0=min(s.t0 for s in pieces),
+        t1=max(s.t1 for s in pieces),
+        covered=sum(s.covered for s in pieces),
+    )
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+
+def _cross(h: _Ruling, v: _Ruling) -> tuple[float, float]:
+    """Intersection (x, y) of horizontal y = a + b x and vertical x = c + d y."""
+    y = (h.a + h.b * v.a) / (1.0 - h.b * v.b)
+    return v.a + v.b * y, y
+
+
+def tables(
+    hs: list[_Ruling], vs: list[_Ruling], dpi: float, cfg: GridConfig
+) -> list[tuple[list[_Ruling], list[_Ruling]]]:
+    """Group rulings that cross into tables; a table needs two of each direction."""
+    reach = cfg.corner_reach_in * dpi
+    parent = list(range(len(hs) + len(vs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, h in enumerate(hs):
+        for j, v in enumerate(vs):
+            x, y = _cross(h, v)
+            if h.t0 - reach <= x <= h.t1 + reach and v.t0 - reach <= y <= v.t1 + reach:
+                parent[find(i)] = find(len(hs) + j)
+    groups: dict[int, tuple[list[_Ruling], list[_Ruling]]] = {}
+    for i, h in enumerate(hs):
+        groups.setdefault(find(i), ([], []))[0].append(h)
+    for j, v in enumerate(vs):
+        groups.setdefault(find(len(hs) + j), ([], []))[1].append(v)
+    return [(g_h, g_v) for g_h, g_v in groups.values() if len(g_h) >= 2 and len(g_v) >= 2]
+
+
+def _merge_close(rulings: list[_Ruling], centre: float, gap: float) -> list[_Ruling]:
+    """One grid line per ruling position: rulings closer than `gap` (double lines, pieces) merge."""
+    ordered = sorted(rulings, key=lambda r: r.at(centre))
+    merged: list[list[_Ruling]] = []
+    for r in ordered:
+        if merged and abs(r.at(centre) - merged[-1][-1].at(centre)) < gap:
+            merged[-1].append(r)
+        else:
+            merged.append([r])
+    return [_fit(group) if len(group) > 1 else group[0] for group in merged]
+
+
+def edge_mask(binary: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
+    """Short horizontal runs (pass the transpose for vertical), thickened across the line."""
+    close = max(1, round(cfg.gap_close_in * dpi))
+    length = max(3, round(cfg.edge_kernel_in * dpi))
+    band = max(1, round(cfg.edge_band_in * dpi))
+    mask = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (close, 1)))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * band + 1)))
+
+
+def _coverage(
+    mask: np.ndarray, binary: np.ndarray, line: _Ruling, t0: float, t1: float, margin: float, clear: int
+) -> float:
+    """Share of the stretch t0..t1 of `line` (inset by `margin`) that is ruled.
+
+    A sample counts when the edge mask has ink on the line and the page is paper `clear` pixels
+    to both sides of it: a ruling is a thin stroke with paper around it, while a glyph stroke
+    that happens to lie on a grid line (a merged cell's label centred on it) has more strokes
+    of its glyph beside it.
+    """
+    a, b = t0 + margin, t1 - margin
+    if b - a < 2:
+        a, b = t0, t1
+    t = np.arange(int(a), int(b) + 1)
+    pos = np.round(line.at(t)).astype(int)
+    h, w = mask.shape
+    ok = (pos - clear >= 0) & (pos + clear < h) & (t >= 0) & (t < w)
+    if not ok.any():
+        return 0.0
+    t, pos = t[ok], pos[ok]
+    ruled = (mask[pos, t] > 0) & (binary[pos - clear, t] == 0) & (binary[pos + clear, t] == 0)
+    return float(ruled.sum()) / len(ok)
+
+
+def build_grid(
+    page: int,
+    hs: list[_Ruling],
+    vs: list[_Ruling],
+    binary: np.ndarray,
+    h_edges: np.ndarray,
+    v_edges: np.ndarray,
+    shape: tuple[int, ...],
+    dpi: float,
+    cfg: GridConfig,
+) -> TableGrid | None:
+    gap = cfg.min_cell_in * dpi
+    centre_x = float(np.median([(h.t0 + h.t1) / 2 for h in hs]))
+    centre_y = float(np.median([(v.t0 + v.t1) / 2 for v in vs]))
+    hs = _merge_close(hs, centre_x, gap)
+    vs = _merge_close(vs, centre_y, gap)
+    n_rows, n_cols = len(hs) - 1, len(vs) - 1
+    if n_rows < 1 or n_cols < 1:
+        return None
+    # Corner points of the grid lines: xs[j][i], ys[j][i] for horizontal line j, vertical line i.
+    corners = np.array([[_cross(h, v) for v in vs] for h in hs])
+    margin = cfg.corner_margin_in * dpi
+    clear = max(2, round(cfg.edge_clear_in * dpi))
+    binary_t = binary.T
+    # right[r][c]: the vertical edge on the right of slot (r, c) exists; below[r][c] likewise.
+    right = np.zeros((n_rows, n_cols + 1), dtype=bool)
+    below = np.zeros((n_rows + 1, n_cols), dtype=bool)
+    for j, h in enumerate(hs):
+        for c in range(n_cols):
+            x0, x1 = corners[j, c, 0], corners[j, c + 1, 0]
+            below[j, c] = _coverage(h_edges, binary, h, x0, x1, margin, clear) >= cfg.edge_coverage
+    for i, v in enumerate(vs):
+        for r in range(n_rows):
+            y0, y1 = corners[r, i, 1], corners[r + 1, i, 1]
+            right[r, i] = _coverage(v_edges, binary_t, v, y0, y1, margin, clear) >= cfg.edge_coverage
+    cells = _merge_slots(page, right, below, corners, shape)
+    return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
+
+
+def _merge_slots(
+    page: int, right: np.ndarray, below: np.ndarray, corners: np.ndarray, shape: tuple[int, ...]
+) -> list[Cell]:
+    """Union slots across missing inner edges; each group's bounding rectangle is one cell.
+
+    A group that is not a rectangle (an edge lost inside a real cell, or a stray edge) is
+    widened to its bounding rectangle and any group it swallows is absorbed, so cells never
+    overlap and every slot belongs to exactly one cell.
+    """
+    n_rows, n_cols = below.shape[0] - 1, right.shape[1] - 1
+    parent = list(range(n_rows * n_cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if c + 1 < n_cols and not right[r, c + 1]:
+                union(r * n_cols + c, r * n_cols + c + 1)
+            if r + 1 < n_rows and not below[r + 1, c]:
+                union(r * n_cols + c, (r + 1) * n_cols + c)
+    changed = True
+    while changed:
+        changed = False
+        boxes: dict[int, list[int]] = {}
+        for r in range(n_rows):
+            for c in range(n_cols):
+                root = find(r * n_cols + c)
+                b = boxes.setdefault(root, [r, c, r, c])
+                b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
+        for root, (r0, c0, r1, c1) in boxes.items():
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    if find(r * n_cols + c) != find(root):
+                        union(r * n_cols + c, root)
+                        changed = True
+    h, w = shape[:2]
+    cells: list[Cell] = []
+    for root, (r0, c0, r1, c1) in sorted(boxes.items(), key=lambda kv: (kv[1][0], kv[1][1])):
+        pts = corners[[r0, r0, r1 + 1, r1 + 1], [c0, c1 + 1, c0, c1 + 1]]
+        x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+        bbox = BBox(max(0, int(x0)), max(0, int(y0)), min(w, int(x1) + 1), min(h, int(y1) + 1))
+        cells.append(
+            Cell(page=page, row=r0, col=c0, rowspan=r1 - r0 + 1, colspan=c1 - c0 + 1, bbox=bbox,
+                 confidence=0.0, engine="")
+        )
+    return cells

@@ -1,0 +1,209 @@
+"""Table grid + page image → the grid with each cell's raw OCR text.
+
+Only what is inside cells is read, and only cells with ink. Each cell is cropped inside its
+rulings (a small inset, then any ruling still along the crop's edge is trimmed, so the
+recognizer never reads a ruling as `1` or `|`), split into text lines by its ink profile (a
+wrapped name is two lines; the recognizer reads one line at a time), and all lines of the page
+go to the engine in one call, which batches them by width. Crops come from the paper-normalised
+red channel, the same view the grid uses: the red seal fades and uneven light is flattened.
+
+Nothing is corrected here. A cell's lines are joined with "\\n" so the corrector can tell a
+wrapped name (join) from a cell holding two values (split); the text is otherwise exactly what
+the engine returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from .config import GridConfig, ReadConfig
+from .grid import ink_image
+from .ocr.base import LineResult, OcrEngine
+from .types import BBox, Cell, PageImage, TableGrid
+
+
+@dataclass(frozen=True)
+class LineCrop:
+    """One text line of one cell, in page pixels."""
+
+    cell_index: int
+    box: BBox
+
+
+def read_cells(page: PageImage, grid: TableGrid, engine: OcrEngine, cfg: ReadConfig) -> TableGrid:
+    """Fill every cell's `text`, `confidence`, `alternatives` and `engine` from the page image.
+
+    `page` must be the image the grid's boxes refer to (`DetectedPage.image`). Cells without
+    ink get empty text with confidence 1.
+    """
+    ink = text_ink(page, cfg)
+    binary = ink > cfg.ink_threshold
+    lines = [
+        crop
+        for index, cell in enumerate(grid.cells)
+        if cell.bbox is not None
+        for crop in cell_lines(binary, index, cell.bbox, page.dpi, cfg)
+    ]
+    # Contrast stretch: faint ink (seal ghosts, paper texture) becomes paper,
+    # solid strokes become black, so the recognizer sees a clean black-on-white line.
+    stretched = (ink.astype(np.float32) - cfg.view_floor) * (255.0 / max(1, cfg.solid_ink - cfg.view_floor))
+    view = (255 - np.clip(stretched, 0, 255)).astype(np.uint8)
+    crops = [np.repeat(view[c.box.y0 : c.box.y1, c.box.x0 : c.box.x1, None], 3, axis=2) for c in lines]
+    results = engine.recognize(crops) if crops else []
+    per_cell: dict[int, list[LineResult]] = {}
+    for crop, result in zip(lines, results, strict=True):
+        per_cell.setdefault(crop.cell_index, []).append(result)
+    cells = tuple(
+        _filled(cell, per_cell.get(index, []), engine.name) for index, cell in enumerate(grid.cells)
+    )
+    return replace(grid, cells=cells)
+
+
+def text_ink(page: PageImage, cfg: ReadConfig) -> np.ndarray:
+    """The page's ink against local paper (see `grid.ink_image`), with rulings removed."""
+    ink = ink_image(page.image, page.dpi, GridConfig())
+    ink[ruling_mask(ink > cfg.ink_threshold, page.dpi, cfg)] = 0
+    return ink
+
+
+def ruling_mask(binary: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
+    """Pixels of long straight strokes (rulings, also where slanted or broken), slightly widened.
+
+    They are removed before cells are cut into lines and before crops are shown to the engine,
+    so a ruling fragment inside a cell's box neither joins two text lines nor is read as `1`.
+    Glyph strokes are shorter than `ruling_min_in`.
+    """
+    length = max(5, round(cfg.ruling_min_in * dpi))
+    mask = binary.astype(np.uint8)
+    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    lines |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0
+
+
+def _filled(cell: Cell, results: list[LineResult], engine: str) -> Cell:
+    kept = [r for r in results if r.text.strip()]
+    if not kept:
+        # No ink, or only specks the engine read as nothing: an empty cell, and sure of it
+        # unless the engine had doubts about the specks.
+        confidence = 1.0 if not results else max(r.confidence for r in results)
+        return replace(cell, text="", confidence=round(confidence, 4) if results else 1.0,
+                       alternatives=(), engine=engine)
+    texts = [r.text for r in kept]
+    alternatives: list[str] = []
+    for i, r in enumerate(kept):
+        for alt in r.alternatives:
+            alternatives.append("\n".join([*texts[:i], alt, *texts[i + 1 :]]))
+    return replace(
+        cell,
+        text="\n".join(texts),
+        confidence=min(r.confidence for r in kept),
+        alternatives=tuple(dict.fromkeys(alternatives)),
+        engine=engine,
+    )
+
+
+def cell_lines(binary: np.ndarray, index: int, bbox: BBox, dpi: float, cfg: ReadConfig) -> list[LineCrop]:
+    """Text-line boxes inside one cell (page pixels), top to bottom; none if the cell is empty.
+
+    `binary` is the page's text ink (`text_ink(...) > cfg.ink_threshold`).
+    """
+    inset = max(1, round(cfg.inset_in * dpi))
+    x0, y0, x1, y1 = bbox.x0 + inset, bbox.y0 + inset, bbox.x1 - inset, bbox.y1 - inset
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return []
+    x0, y0, x1, y1 = _trim_rulings(binary, x0, y0, x1, y1, dpi, cfg)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return []
+    inside = binary[y0:y1, x0:x1]
+    min_ink = cfg.min_ink_in2 * dpi * dpi
+    if inside.sum() < min_ink:
+        return []
+    bands = _bands(inside.sum(axis=1), dpi, cfg)
+    pad = max(1, round(cfg.pad_in * dpi))
+    crops: list[LineCrop] = []
+    for top, bottom in bands:
+        band = inside[top:bottom]
+        if band.sum() < min_ink:
+            continue
+        cols = np.flatnonzero(band.any(axis=0))
+        left, right = int(cols[0]), int(cols[-1]) + 1
+        box = BBox(
+            max(x0, x0 + left - pad),
+            max(y0, y0 + top - pad),
+            min(x1, x0 + right + pad),
+            min(y1, y0 + bottom + pad),
+        )
+        crops.append(LineCrop(cell_index=index, box=box))
+    return crops
+
+
+def _trim_rulings(
+    binary: np.ndarray, x0: int, y0: int, x1: int, y1: int, dpi: float, cfg: ReadConfig
+) -> tuple[int, int, int, int]:
+    """Move each side of the crop inward past a ruling still lying along it.
+
+    The grid's box runs from ruling centre to ruling centre; thick or slightly curved rulings
+    can still show inside the inset. A row (column) near the edge that is mostly ink is one.
+    """
+    reach = max(2, round(cfg.trim_reach_in * dpi))
+    for _ in range(2):
+        region = binary[y0:y1, x0:x1]
+        if region.size == 0:
+            break
+        rows = region.mean(axis=1)
+        cols = region.mean(axis=0)
+        top = [i for i in range(min(reach, len(rows))) if rows[i] > cfg.ruling_fill]
+        bottom = [i for i in range(max(0, len(rows) - reach), len(rows)) if rows[i] > cfg.ruling_fill]
+        left = [i for i in range(min(reach, len(cols))) if cols[i] > cfg.ruling_fill]
+        right = [i for i in range(max(0, len(cols) - reach), len(cols)) if cols[i] > cfg.ruling_fill]
+        new = (
+            x0 + (max(left) + 2 if left else 0),
+            y0 + (max(top) + 2 if top else 0),
+            x0 + (min(right) - 1 if right else len(cols)),
+            y0 + (min(bottom) - 1 if bottom else len(rows)),
+        )
+        if new == (x0, y0, x1, y1):
+            break
+        x0, y0, x1, y1 = new
+    return x0, y0, x1, y1
+
+
+def _bands(profile: np.ndarray, dpi: float, cfg: ReadConfig) -> list[tuple[int, int]]:
+    """Text lines from a cell's row ink profile.
+
+    Rows with ink form runs; runs closer than `line_gap_in` belong to one line (the strokes of
+    二 or = leave blank rows inside a line), and a run too thin to be text on its own (a
+    stray speck, an underline, a comma hanging below) joins its nearest neighbour.
+    """
+    rows = np.flatnonzero(profile > 0)
+    if len(rows) == 0:
+        return []
+    gap = max(1, round(cfg.line_gap_in * dpi))
+    runs: list[list[int]] = [[int(rows[0]), int(rows[0]) + 1]]
+    for r in rows[1:]:
+        if r - runs[-1][1] < gap:
+            runs[-1][1] = int(r) + 1
+        else:
+            runs.append([int(r), int(r) + 1])
+    min_height = cfg.min_line_in * dpi
+    changed = True
+    while changed and len(runs) > 1:
+        changed = False
+        for i, (top, bottom) in enumerate(runs):
+            if bottom - top >= min_height:
+                continue
+            if i == 0:
+                j = 1
+            elif i == len(runs) - 1:
+                j = i - 1
+            else:
+                j = i - 1 if top - runs[i - 1][1] <= runs[i + 1][0] - bottom else i + 1
+            a, b = sorted((i, j))
+            runs[a] = [runs[a][0], runs[b][1]]
+            del runs[b]
+            changed = True
+            break
+    return [(top, bottom) for top, bottom in runs]

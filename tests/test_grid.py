@@ -1,0 +1,384 @@
+"""Grid detection on rendered forms whose cell structure is known, clean and degraded.
+
+The renderer below draws a 项目支出绩效自评表 the way the real forms are laid out (merged
+项目资金 block, merged 一级/二级 indicator cells, wrapped names, a 总分 row) with the real
+vocabulary, then scans it badly on purpose: skew, JPEG, faint and broken rulings, a red seal over
+the bottom rows, a dark scanner border, slight perspective, 150–300 dpi. The truth is the cell
+list it was drawn from, so every cell and span can be checked. Other scan-route tests import the
+renderer from here (`render_form`, `degrade`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline.config import GridConfig
+from pipeline.grid import detect_grids
+from pipeline.types import PageImage, TableGrid
+
+FONTS = {
+    "hei": Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    "ming": Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
+}
+MM_PER_IN = 25.4
+
+
+@dataclass(frozen=True)
+class SpecCell:
+    row: int
+    col: int
+    text: str
+    rowspan: int = 1
+    colspan: int = 1
+    align: str = "c"
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    title: str
+    col_mm: tuple[float, ...]
+    cells: tuple[SpecCell, ...]
+
+    @property
+    def n_rows(self) -> int:
+        return max(c.row + c.rowspan for c in self.cells)
+
+
+INDICATORS = [
+    ("成本指标", "经济成本指标", "两新党组织书记、信息员单次人员补贴标准", "≤350元/月", "300", "1", "1", ""),
+    ("成本指标", "经济成本指标", "党员志愿服务活动成本", "≤50000元", "6555", "1", "1", ""),
+    ("成本指标", "经济成本指标", "进博会专项服务工作成本", "≤300000元", "851972", "1", "0", "临近进博时刻，市、区、街道三级多样化任务增加"),
+    ("成本指标", "经济成本指标", "基层各类党组织活动、建设成本", "≤2343900元", "6032343.09", "2", "1", "区级下拨资金增加，调整该子项预算"),
+    ("产出指标", "数量指标", "社区党校教学培训活动完成率", "=100.00(%)", "100%", "1", "1", ""),
+    ("产出指标", "数量指标", "党群服务站建设数量", "15个", "15", "1", "1", ""),
+    ("产出指标", "数量指标", "书记工作室带教学员数量", "=70.00(人)", "70", "1", "1", ""),
+    ("产出指标", "数量指标", "“双报到”“双报告”完成率", "≥90.00(%)", "65%", "1", "0.5", "“双报到”“双报告”完成率65%"),
+    ("产出指标", "质量指标", "社区党校党课项目实施达标率", "=100.00(%)", "100%", "1", "1", ""),
+    ("产出指标", "质量指标", "书记工作室带教活动质量达标率", "=100.00(%)", "100%", "0.5", "0.5", ""),
+    ("产出指标", "时效指标", "中心服务活动完成及时性", "及时", "及时", "2", "2", ""),
+    ("效益指标", "社会效益指标", "“两新”党建服务覆盖党员人数", "≥3500.00(人)", "3699", "5", "5", ""),
+    ("效益指标", "可持续影响指标", "基地日常运行工作完成率", "=100.00(%)", "100%", "5", "4.5", ""),
+    ("满意度指标", "服务对象满意度指标", "党员群众满意度", "≥90%", "95.20%", "10", "10", ""),
+]
+
+
+def project_form(n_indicators: int = len(INDICATORS), total: str = "88.00") -> FormSpec:
+    """A 项目支出绩效自评表 (9 columns) with the funding block and merged indicator cells.
+
+    Columns: 一级 | 二级 | 三级 | 年度指标值 | 实际完成值 | 分值 | 得分 | 偏差 (two columns, split
+    only in the funding rows, as on the real form).
+    """
+    cells = [
+        SpecCell(0, 0, "项目名称", colspan=2),
+        SpecCell(0, 2, "社区党建专项", colspan=7, align="l"),
+        SpecCell(1, 0, "主管部门", colspan=2),
+        SpecCell(1, 2, "上海市闵行区新虹街道", colspan=2, align="l"),
+        SpecCell(1, 4, "实施单位"),
+        SpecCell(1, 5, "上海市闵行区新虹街道社区党群服务中心", colspan=4, align="l"),
+        SpecCell(2, 0, "项目资金（万元）", rowspan=5, colspan=2),
+        SpecCell(2, 2, ""),
+    ]
+    heads = ["年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"]
+    cells += [SpecCell(2, 3 + i, h) for i, h in enumerate(heads)]
+    money = [
+        ("年度资金总额", ["459.80", "823.00", "823.00", "10", "100.00%", "10.00"]),
+        ("其中：当年财政拨款", ["459.80", "823.00", "823.00", "—", "100.00%", "—"]),
+        ("上年结转资金", ["0.00", "0.00", "0.00", "—", "0.00%", "—"]),
+        ("其他资金", ["0.00", "0.00", "0.00", "—", "0.00%", "—"]),
+    ]
+    for i, (label, values) in enumerate(money):
+        cells.append(SpecCell(3 + i, 2, label))
+        cells += [SpecCell(3 + i, 3 + j, v) for j, v in enumerate(values)]
+    cells += [
+        SpecCell(7, 0, "年度总体目标", rowspan=2),
+        SpecCell(7, 1, "预期目标", colspan=4),
+        SpecCell(7, 5, "实际完成情况", colspan=4),
+        SpecCell(8, 1, "按时保质完成社区党校教学培训活动、书记工作室带教活动等工作。", colspan=4, align="l"),
+        SpecCell(8, 5, "全年完成社区党校教学培训活动，开展党员志愿服务项目。", colspan=4, align="l"),
+    ]
+    heads = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
+    cells += [SpecCell(9, i, h, colspan=2 if i == 7 else 1) for i, h in enumerate(heads)]
+    rows = INDICATORS[:n_indicators]
+    first = 10
+    for key_index in (0, 1):
+        start = 0
+        while start < len(rows):
+            end = start
+            while end + 1 < len(rows) and rows[end + 1][key_index] == rows[start][key_index]:
+                end += 1
+            cells.append(SpecCell(first + start, key_index, rows[start][key_index], rowspan=end - start + 1))
+            start = end + 1
+    for i, (_, _, name, target, actual, max_score, score, reason) in enumerate(rows):
+        r = first + i
+        cells += [
+            SpecCell(r, 2, name, align="l"),
+            SpecCell(r, 3, target),
+            SpecCell(r, 4, actual),
+            SpecCell(r, 5, max_score),
+            SpecCell(r, 6, score),
+            SpecCell(r, 7, reason, colspan=2, align="l"),
+        ]
+    last = first + len(rows)
+    cells += [
+        SpecCell(last, 0, "总分", colspan=5),
+        SpecCell(last, 5, "100"),
+        SpecCell(last, 6, total),
+        SpecCell(last, 7, "", colspan=2),
+    ]
+    col_mm = (15.0, 20.0, 42.0, 20.0, 20.0, 13.0, 13.0, 14.0, 15.0)
+    return FormSpec("项目支出绩效自评表", col_mm, tuple(cells))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    image: np.ndarray  # BGR
+    dpi: float
+    spec: FormSpec
+    col_x: tuple[float, ...]  # ruling positions in pixels
+    row_y: tuple[float, ...]
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    lines, line = [], ""
+    for ch in text:
+        if line and font.getlength(line + ch) > width:
+            lines.append(line)
+            line = ch
+        else:
+            line += ch
+    return [*lines, line] if line else lines
+
+
+def render_form(
+    spec: FormSpec,
+    dpi: float = 200,
+    font: str = "ming",
+    line_grey: int = 0,
+    line_width_pt: float = 0.75,
+    broken: float = 0.0,
+    seed: int = 0,
+) -> Rendered:
+    """Draw the form on an A4 portrait page. `broken` is the share of each ruling knocked out in gaps."""
+    rng = random.Random(seed)
+    px = dpi / MM_PER_IN
+    pt = dpi / 72
+    size_pt = 9.0
+    fnt = ImageFont.truetype(str(FONTS[font]), max(8, round(size_pt * pt)))
+    title_font = ImageFont.truetype(str(FONTS[font]), round(16 * pt))
+    pad = 1.2 * px
+    line_h = size_pt * pt * 1.35
+    col_x = [25 * px]
+    for w in spec.col_mm:
+        col_x.append(col_x[-1] + w * px)
+    # Row heights: 8 mm, or more where a cell's wrapped text needs it (charged to its last row).
+    heights = [8 * px] * spec.n_rows
+    wrapped = {}
+    for c in spec.cells:
+        width = col_x[c.col + c.colspan] - col_x[c.col] - 2 * pad
+        wrapped[c] = _wrap(c.text, fnt, width)
+        need = len(wrapped[c]) * line_h + 2 * pad + 2 * px
+        have = sum(heights[c.row : c.row + c.rowspan])
+        if need > have:
+            heights[c.row + c.rowspan - 1] += need - have
+    row_y = [45 * px]
+    for h in heights:
+        row_y.append(row_y[-1] + h)
+    width_px, height_px = round(210 * px), round(max(297 * px, row_y[-1] + 20 * px))
+    text_layer = Image.new("L", (width_px, height_px), 255)
+    draw = ImageDraw.Draw(text_layer)
+    tw = draw.textlength(spec.title, font=title_font)
+    draw.text(((width_px - tw) / 2, 25 * px), spec.title, font=title_font, fill=0)
+    draw.text((col_x[0], row_y[0] - 7 * px), "（2023年度）", font=fnt, fill=0)
+    lines = Image.new("L", (width_px, height_px), 0)
+    ldraw = ImageDraw.Draw(lines)
+    lw = max(1, round(line_width_pt * pt))
+    for c in spec.cells:
+        x0, x1 = col_x[c.col], col_x[c.col + c.colspan]
+        y0, y1 = row_y[c.row], row_y[c.row + c.rowspan]
+        for seg in ((x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)):
+            ldraw.line(seg, fill=255, width=lw)
+        block = wrapped[c]
+        top = (y0 + y1) / 2 - len(block) * line_h / 2
+        for i, text in enumerate(block):
+            w = draw.textlength(text, font=fnt)
+            x = x0 + pad if c.align == "l" else (x0 + x1 - w) / 2
+            draw.text((x, top + i * line_h + 0.15 * line_h), text, font=fnt, fill=0)
+    mask = np.array(lines)
+    if broken > 0:
+        mask = _break_lines(mask, broken, px, rng)
+    page = np.array(text_layer).astype(np.int32)
+    page = np.minimum(page, 255 - (mask.astype(np.int32) * (255 - line_grey) // 255))
+    bgr = cv2.cvtColor(page.astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    return Rendered(bgr, float(dpi), spec, tuple(col_x), tuple(row_y))
+
+
+def _break_lines(mask: np.ndarray, share: float, px: float, rng: random.Random) -> np.ndarray:
+    """Knock random gaps (0.3–2 mm) into the rulings until about `share` of them is gone."""
+    out = mask.copy()
+    h, w = mask.shape
+    n_gaps = int(share * (h + w) / (1.2 * px) * 3)
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return out
+    for _ in range(n_gaps):
+        i = rng.randrange(len(ys))
+        g = max(1, round(rng.uniform(0.3, 2.0) * px))
+        y, x = ys[i], xs[i]
+        out[max(0, y - g // 2) : y + g // 2 + 1, max(0, x - g // 2) : x + g // 2 + 1] = 0
+    return out
+
+
+def degrade(
+    image: np.ndarray,
+    dpi: float,
+    skew_deg: float = 0.0,
+    jpeg: int | None = None,
+    seal: bool = False,
+    border: bool = False,
+    perspective: float = 0.0,
+    noise: float = 0.0,
+    uneven: bool = False,
+    seed: int = 0,
+) -> np.ndarray:
+    """Scan the page badly: seal, light falloff, rotation, perspective, border, noise, blur, JPEG."""
+    rng = np.random.default_rng(seed)
+    img = image.astype(np.float32)
+    h, w = img.shape[:2]
+    px = dpi / MM_PER_IN
+    if seal:
+        img *= _seal(h, w, px, rng)
+    if uneven:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        img *= (0.78 + 0.22 * (xx / w) * (1 - 0.3 * yy / h))[:, :, None]
+    if skew_deg or perspective:
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        jitter = rng.uniform(-perspective, perspective, size=(4, 2)) * [w, h]
+        dst = (src + jitter).astype(np.float32)
+        matrix = cv2.getPerspectiveTransform(src, dst)
+        rot = cv2.getRotationMatrix2D((w / 2, h / 2), skew_deg, 1.0)
+        matrix = np.vstack([rot, [0, 0, 1]]) @ matrix
+        img = cv2.warpPerspective(img, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+    if border:
+        b = int(rng.uniform(3, 8) * px)
+        img[:, :b] = 35
+        img[: int(b * 0.6), :] = 45
+    img = cv2.GaussianBlur(img, (0, 0), 0.5 * dpi / 200)
+    if noise:
+        img += rng.normal(0, noise, img.shape).astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if jpeg:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return out
+
+
+def _seal(h: int, w: int, px: float, rng: np.random.Generator) -> np.ndarray:
+    """A red round seal (ring, star, text arc) as a multiplicative BGR layer over the lower page."""
+    layer = Image.new("RGB", (w, h), (255, 255, 255))
+    draw = ImageDraw.Draw(layer)
+    r = 21 * px
+    cx, cy = w * float(rng.uniform(0.45, 0.7)), h * 0.8
+    red = (215, 40, 45)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=red, width=max(2, round(1.2 * px)))
+    star = [
+        (cx + (r * 0.3 if k % 2 == 0 else r * 0.12) * math.sin(k * math.pi / 5),
+         cy - (r * 0.3 if k % 2 == 0 else r * 0.12) * math.cos(k * math.pi / 5))
+        for k in range(10)
+    ]
+    draw.polygon(star, fill=red)
+    fnt = ImageFont.truetype(str(FONTS["hei"]), round(4 * px))
+    for k, ch in enumerate("上海市闵行区新虹街道办事处"):
+        a = math.radians(-150 + k * 25)
+        draw.text((cx + 0.72 * r * math.cos(a) - 2 * px, cy + 0.72 * r * math.sin(a) - 2 * px), ch, font=fnt, fill=red)
+    return cv2.cvtColor(np.array(layer), cv2.COLOR_RGB2BGR).astype(np.float32) / 255.0
+
+
+def as_page(image: np.ndarray, dpi: float, page: int = 1) -> PageImage:
+    return PageImage(page=page, image=image, dpi=dpi)
+
+
+def structure(grid: TableGrid) -> set[tuple[int, int, int, int]]:
+    return {(c.row, c.col, c.rowspan, c.colspan) for c in grid.cells}
+
+
+def expected_structure(spec: FormSpec) -> set[tuple[int, int, int, int]]:
+    return {(c.row, c.col, c.rowspan, c.colspan) for c in spec.cells}
+
+
+def page_bytes_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+SCANS = {
+    "clean_200dpi": ({"dpi": 200}, {}),
+    "clean_150dpi_hei": ({"dpi": 150, "font": "hei"}, {}),
+    "clean_300dpi": ({"dpi": 300}, {}),
+    "skew_2deg_jpeg40": ({"dpi": 200}, {"skew_deg": 2.0, "jpeg": 40}),
+    "skew_-1.5deg_seal": ({"dpi": 200}, {"skew_deg": -1.5, "seal": True, "jpeg": 60}),
+    "faint_broken_rulings": ({"dpi": 200, "line_grey": 170, "broken": 0.15}, {"jpeg": 50}),
+    "faint_150dpi_skew": ({"dpi": 150, "line_grey": 160, "broken": 0.1}, {"jpeg": 40, "skew_deg": 1.0}),
+    "border_perspective_uneven": ({"dpi": 200}, {"border": True, "perspective": 0.003, "skew_deg": 0.7,
+                                                 "uneven": True, "noise": 5}),
+    "everything": ({"dpi": 200, "line_grey": 150, "broken": 0.15},
+                   {"skew_deg": 1.5, "jpeg": 40, "seal": True, "border": True, "perspective": 0.003,
+                    "noise": 4, "uneven": True}),
+}
+
+
+@pytest.mark.parametrize("name", list(SCANS))
+def test_every_cell_and_span_found(name):
+    render_args, scan_args = SCANS[name]
+    spec = project_form()
+    rendered = render_form(spec, **render_args)
+    image = degrade(rendered.image, rendered.dpi, **scan_args) if scan_args else rendered.image
+    detected = detect_grids(as_page(image, rendered.dpi), GridConfig())
+    assert len(detected.grids) == 1
+    grid = detected.grids[0]
+    assert (grid.n_rows, grid.n_cols) == (spec.n_rows, len(spec.col_mm))
+    assert structure(grid) == expected_structure(spec)
+    assert abs(detected.skew_deg + scan_args.get("skew_deg", 0.0)) < 0.35
+
+
+def test_boxes_are_the_rendered_cells():
+    rendered = render_form(project_form(), dpi=200)
+    detected = detect_grids(as_page(rendered.image, 200), GridConfig())
+    assert detected.skew_deg == pytest.approx(0, abs=0.05)
+    assert detected.image.image is rendered.image  # no skew: no resampling
+    for cell in detected.grids[0].cells:
+        want = (rendered.col_x[cell.col], rendered.row_y[cell.row],
+                rendered.col_x[cell.col + cell.colspan], rendered.row_y[cell.row + cell.rowspan])
+        assert np.allclose(cell.bbox.as_list(), want, atol=3), (cell, want)
+        assert cell.text == ""
+
+
+def test_deskewed_image_is_returned_with_boxes_on_it():
+    rendered = render_form(project_form(4), dpi=200)
+    skewed = degrade(rendered.image, 200, skew_deg=1.5)
+    detected = detect_grids(as_page(skewed, 200), GridConfig())
+    assert detected.skew_deg == pytest.approx(-1.5, abs=0.1)
+    assert detected.image.image.shape == skewed.shape
+    # On the deskewed image the 项目名称 box's top and bottom rulings are level: the mean ink of
+    # the row just inside it is paper, not a sloped line.
+    first = next(c for c in detected.grids[0].cells if (c.row, c.col) == (0, 0))
+    band = detected.image.image[first.bbox.y0 + 5 : first.bbox.y1 - 5, first.bbox.x0 + 5 : first.bbox.x1 - 5]
+    assert band.min(axis=1).max() > 200  # some row free of ink: no ruling crosses the interior
+
+
+def test_page_without_table_has_no_grid():
+    page = np.full((1600, 1200, 3), 255, np.uint8)
+    cv2.putText(page, "no table here", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 2, (0, 0, 0), 3)
+    cv2.line(page, (100, 300), (1100, 300), (0, 0, 0), 2)  # an underline is not a table
+    assert detect_grids(as_page(page, 150), GridConfig()).grids == []

@@ -1,0 +1,126 @@
+"""Reading cells: crops inside rulings, empty cells skipped, wrapped cells split into lines, and
+the real recognizer end to end on a rendered, scanned form."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from test_grid import as_page, degrade, project_form, render_form
+
+from pipeline.config import GridConfig, OcrConfig, ReadConfig
+from pipeline.grid import detect_grids
+from pipeline.ocr import LineResult, get_engine
+from pipeline.read import cell_lines, read_cells, text_ink
+from pipeline.types import BBox, Cell, TableGrid
+
+NUMERIC = set("0123456789.%")
+FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
+
+
+def fold(text: str) -> str:
+    """What the comparison ignores: full/half width and layout whitespace (line breaks too)."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+class RecordingEngine:
+    """Stands in for an engine: remembers the crops it was given, answers by crop height."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.calls: list[list[np.ndarray]] = []
+
+    def recognize(self, crops: list[np.ndarray]) -> list[LineResult]:
+        self.calls.append(crops)
+        return [LineResult(f"h{c.shape[0]}", 0.9 - 0.1 * i, (f"alt{i}",)) for i, c in enumerate(crops)]
+
+    def detect_lines(self, image: np.ndarray) -> list[BBox]:
+        return []
+
+
+def write(page: np.ndarray, text: str, x: int, y: int, px: int = 26) -> None:
+    image = Image.fromarray(page)
+    ImageDraw.Draw(image).text((x, y), text, font=ImageFont.truetype(str(FONT), px), fill=(0, 0, 0))
+    page[:] = np.array(image)
+
+
+def boxed_page(texts_per_cell: list[list[str]]) -> tuple[np.ndarray, TableGrid]:
+    """A one-row ruled table; each cell holds the given text lines."""
+    page = np.full((300, 200 + 300 * len(texts_per_cell), 3), 255, np.uint8)
+    cells = []
+    for i, lines in enumerate(texts_per_cell):
+        x0, x1 = 100 + 300 * i, 400 + 300 * i
+        cv2.rectangle(page, (x0, 50), (x1, 250), (0, 0, 0), 2)
+        for j, text in enumerate(lines):
+            write(page, text, x0 + 30, 90 + 45 * j)
+        cells.append(Cell(page=1, row=0, col=i, bbox=BBox(x0, 50, x1 + 1, 251), confidence=0.0, engine=""))
+    return page, TableGrid(page=1, n_rows=1, n_cols=len(cells), cells=tuple(cells))
+
+
+def test_lines_inside_cells_one_call_empty_cells_skipped():
+    page, grid = boxed_page([["社区党校"], [], ["两新党组织书记", "补贴标准"]])
+    engine = RecordingEngine()
+    out = read_cells(as_page(page, 200), grid, engine, ReadConfig())
+    assert len(engine.calls) == 1 and len(engine.calls[0]) == 3  # all lines of the page in one call
+    first, empty, wrapped = out.cells
+    assert empty.text == "" and empty.confidence == 1.0 and empty.engine == "recording"
+    assert first.text.startswith("h") and "\n" not in first.text
+    assert wrapped.text.count("\n") == 1  # two lines, joined with a line break
+    assert wrapped.confidence == pytest.approx(min(0.9 - 0.1 * i for i in (1, 2)))
+    assert wrapped.alternatives and all("\n" in a for a in wrapped.alternatives)
+    assert [c.bbox for c in out.cells] == [c.bbox for c in grid.cells]
+    for crop in engine.calls[0]:
+        assert crop.shape[0] < 45  # one line each, rulings not included
+        assert crop[0].min() > 200 and crop[-1].min() > 200  # paper above and below the text
+
+
+def _lines(page: np.ndarray, bbox: BBox) -> list:
+    cfg = ReadConfig()
+    binary = text_ink(as_page(page, 200), cfg) > cfg.ink_threshold
+    return cell_lines(binary, 0, bbox, 200, cfg)
+
+
+def test_ruling_inside_the_box_is_not_a_line():
+    page = np.full((300, 500, 3), 255, np.uint8)
+    cv2.rectangle(page, (100, 50), (400, 250), (0, 0, 0), 3)
+    cv2.line(page, (100, 60), (400, 66), (0, 0, 0), 2)  # a slanted, doubled ruling near the top
+    write(page, "党群服务站", 150, 140)
+    lines = _lines(page, BBox(100, 50, 401, 251))
+    assert len(lines) == 1 and lines[0].box.y0 > 120
+
+
+def test_strokes_of_one_line_stay_one_line():
+    page = np.full((300, 500, 3), 255, np.uint8)
+    cv2.rectangle(page, (100, 50), (400, 250), (0, 0, 0), 2)
+    write(page, "二", 150, 130)  # two strokes with blank rows between
+    assert len(_lines(page, BBox(100, 50, 401, 251))) == 1
+    write(page, "三", 150, 175)
+    assert len(_lines(page, BBox(100, 50, 401, 251))) == 2
+
+
+@pytest.mark.slow
+def test_rapidocr_reads_a_scanned_form_end_to_end():
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    scan = degrade(rendered.image, 200, skew_deg=1.0, jpeg=60, noise=3)
+    detected = detect_grids(as_page(scan, 200), GridConfig())
+    engine = get_engine("rapidocr", OcrConfig(threads=1))
+    grid = read_cells(detected.image, detected.grids[0], engine, ReadConfig())
+    truth = {(c.row, c.col): c.text for c in spec.cells}
+    read = {(c.row, c.col): c for c in grid.cells}
+    assert set(read) == set(truth)
+    numbers = [k for k, t in truth.items() if t and set(t) <= NUMERIC]
+    assert len(numbers) > 40
+    assert [read[k].text for k in numbers] == [truth[k] for k in numbers]
+    right = sum(fold(read[k].text) == fold(t) for k, t in truth.items())
+    # Misses allowed: 一 for the dash "—" in score cells (only context tells them apart).
+    dashes = sum(t == "—" for t in truth.values())
+    assert right >= len(truth) - dashes - 2
+    assert all(c.engine == "rapidocr" and 0 <= c.confidence <= 1 for c in grid.cells)
+    assert read[(9, 2)].text == "三级指标" and read[(0, 0)].text == "项目名称"
