@@ -1,0 +1,147 @@
+"""`make bench`: perfscan and offline peers on the same fixture pages, one table, BENCHMARK.md.
+
+    python -m tests.benchmark.run             # scanned fixtures side by side + born-digital section
+    python -m tests.benchmark.run --quick     # two one-page scans, prints only: a smoke run
+    python -m tests.benchmark.run --scaling   # also 1 vs 2 workers and 10/100/500-page documents
+    python -m tests.benchmark.run --scaling --sizes 10 40 --no-side-by-side
+
+Each system runs in its own subprocess, one after the other, so that its time, CPU and memory
+are its own. Peers: PaddleOCR full page, RapidOCR + RapidTable SLANet-plus, Tesseract chi_sim
+(scans); camelot lattice (born-digital). See the modules `peer_*.py` for what each one is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import longdoc, scaling
+from .corpus import QUICK, QUICK_DIGITAL, REPO, fixtures_of_kind, manifest
+from .perfscan_run import PerfscanRun
+from .report import SystemResult, fixtures_table, labels, machine, systems_table, write_sections
+from .systems import cores, measure_peer, perfscan_result
+
+SCAN_PEERS = ("paddleocr", "rapidtable", "tesseract")
+DIGITAL_PEERS = ("camelot",)
+SECTIONS = ["scanned", "born-digital", "workers", "long-documents"]
+INTRO = """# Benchmark: perfscan against offline peers
+
+Made by `make bench` (`python -m tests.benchmark.run`); the scaling sections by
+`python -m tests.benchmark.run --scaling` (slow: hundreds of pages). Every system reads the same
+fixture pages (`fixtures/docs`, rendered at their scan resolution) in its own subprocess, one
+after the other, offline, on the same machine.
+
+How to read the tables:
+- **s/page** is the time spent on a page once the system is loaded: for the peers, render + read +
+  rows for each page; for perfscan, each document's seconds (from its `--json-log`) / its pages.
+  **CPU s/page** is user + system CPU time of the whole process tree over its pages, start-up
+  included; it depends less on what else the machine was doing than wall time does.
+  **start-up s** is loading (imports, model sessions, a warm-up read); for perfscan, the run's
+  wall time not spent on documents.
+- **peak RSS**: the whole process tree's summed RSS, sampled every 0.1 s, and the largest single
+  process (`wait4` rusage).
+- **indicator values found**: of the truth values of each indicator row (三级指标, 年度指标值,
+  完成值, 分值, 得分), the share found exactly (after folding spaces and full-width forms) in the
+  row of the system's output that holds that indicator. One rule for every system, whatever its
+  output looks like; see `tests/benchmark/accuracy.py`.
+- **contract fields exact** (perfscan only): every field of the output contract that
+  `pipeline.scoring` compares with the truth (header, funding, indicators, totals).
+- **perfscan median ÷ this**: how many times slower (>1) or faster (<1) perfscan is per page;
+  in perfscan's row, against the fastest peer whose accuracy is within 5 points of perfscan's
+  or better.
+"""
+
+
+def _note(step: str) -> float:
+    print(f"bench: {step}", file=sys.stderr, flush=True)
+    return time.monotonic()
+
+
+def side_by_side(fixtures: list[str], peers: tuple[str, ...],
+                 timeout_per_page: float) -> tuple[list[SystemResult], PerfscanRun]:
+    """perfscan, then each peer, on every page of `fixtures`."""
+    pages = sum(manifest()[name]["pages"] for name in fixtures)
+    timeout = 300 + timeout_per_page * pages
+    started = _note(f"perfscan on {len(fixtures)} documents, {pages} pages")
+    ours, run = perfscan_result(fixtures, timeout)
+    results = [ours]
+    _note(f"perfscan done in {time.monotonic() - started:.0f} s")
+    for peer in peers:
+        started = _note(f"{peer} on {pages} pages")
+        results.append(measure_peer(peer, fixtures, cores(), timeout))
+        _note(f"{peer} done in {time.monotonic() - started:.0f} s")
+    return results, run
+
+
+def section(title: str, results: list[SystemResult], fixtures: list[str]) -> str:
+    return "\n\n".join([
+        f"## {title}", machine(), systems_table(results),
+        "Indicator values found, per fixture:", fixtures_table(results, fixtures, manifest()),
+        "Systems:\n" + labels(results),
+    ]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmark.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}; print, do not write")
+    parser.add_argument("--only", nargs="+", metavar="FIXTURE", help="these scanned fixtures instead of all")
+    parser.add_argument("--peers", nargs="+", choices=SCAN_PEERS, default=list(SCAN_PEERS))
+    parser.add_argument("--no-side-by-side", action="store_true", help="skip the side-by-side sections")
+    parser.add_argument("--scaling", action="store_true", help="also 1 vs 2 workers and long documents")
+    parser.add_argument("--sizes", nargs="+", type=int, default=list(longdoc.DEFAULT_SIZES),
+                        help="pages per long document (default: %(default)s)")
+    parser.add_argument("--source", default="u000_scan", help="scanned fixture repeated into long documents")
+    parser.add_argument("--timeout-per-page", type=float, default=180.0, help="seconds per page before a "
+                        "system is stopped (default %(default)s)")
+    parser.add_argument("--markdown", type=Path, default=REPO / "BENCHMARK.md", help="where the tables go")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    scans = list(QUICK) if args.quick else (args.only or fixtures_of_kind("scan"))
+    digital = list(QUICK_DIGITAL) if args.quick else [manifest()[n]["twin"] for n in scans
+                                                      if manifest()[n]["twin"] in fixtures_of_kind("born_digital")]
+    sections: dict[str, str] = {}
+    scan_run = None
+    if not args.no_side_by_side:
+        results, scan_run = side_by_side(scans, tuple(args.peers), args.timeout_per_page)
+        sections["scanned"] = section("Scanned fixtures", results, scans)
+        print(sections["scanned"])
+        results, _ = side_by_side(digital, DIGITAL_PEERS, args.timeout_per_page)
+        sections["born-digital"] = section("Born-digital fixtures (text route)", results, digital)
+        print(sections["born-digital"])
+    if args.scaling:
+        sections.update(scaling_sections(scans, args, scan_run))
+    if not (args.quick or args.no_write):
+        write_sections(args.markdown, INTRO, SECTIONS, sections)
+        print(f"bench: wrote {args.markdown}", file=sys.stderr)
+    return 0
+
+
+def scaling_sections(scans: list[str], args: argparse.Namespace, one_worker: PerfscanRun | None) -> dict[str, str]:
+    pages = sum(manifest()[name]["pages"] for name in scans)
+    timeout = 300 + args.timeout_per_page * pages
+    runs = []
+    for workers in (1, 2):
+        if workers == 1 and one_worker is not None:
+            runs.append(scaling.WorkersResult(1, one_worker))  # the side-by-side run is this run
+            continue
+        started = _note(f"perfscan --workers {workers} on {pages} pages")
+        runs.append(scaling.measure(scans, workers, timeout))
+        _note(f"done in {time.monotonic() - started:.0f} s")
+    workers_md = "\n\n".join(["## perfscan with 1 and 2 workers (scanned fixtures)", machine(),
+                               scaling.table(runs)]) + "\n"
+    print(workers_md)
+    started = _note(f"long documents of {', '.join(map(str, args.sizes))} pages from {args.source}")
+    long_results = longdoc.measure_sizes(args.source, args.sizes, args.timeout_per_page)
+    _note(f"done in {time.monotonic() - started:.0f} s")
+    long_md = "\n\n".join([
+        f"## perfscan on long documents ({args.source} pages repeated, 1 worker)", machine(),
+        longdoc.table(long_results),
+    ]) + "\n"
+    print(long_md)
+    return {"workers": workers_md, "long-documents": long_md}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
