@@ -46,7 +46,7 @@ from .progress import Mode, Progress
 from .records import Document
 from .review import write_review
 from .rules import DEFAULT_FORMS_FILE, cross_check, load_forms_config
-from .state import STATE_FILE, DocumentRow, FailureKind, Signature, SourceRow, StateStore, config_hash
+from .state import STATE_FILE, DocumentRow, FailureKind, SourceRow, StateStore, config_hash
 from .workers import Limits, Outcome, Task
 
 log = logging.getLogger("perfscan")
@@ -115,7 +115,7 @@ class _Plan:
     tasks: list[Task] = field(default_factory=list)
     # (path, kind, reason) of inputs the coordinator could not even hash: failed without a worker.
     unreadable: list[tuple[Path, FailureKind, str]] = field(default_factory=list)
-    identities: dict[Path, SourceRow] = field(default_factory=dict)
+    sources: dict[Path, SourceRow] = field(default_factory=dict)  # of the tasks, committed with them
 
 
 def run_batch(
@@ -155,22 +155,26 @@ class _Batch:
         self.settings = config_hash(cfg, _read_bytes(forms_path(cfg)))
         self.summary = BatchSummary()
         self.progress = Progress(mode, cfg.batch.progress_every)
+        self._notes: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
 
     def run(self, paths: list[Path]) -> BatchSummary:
         start = time.monotonic()
         self.state.begin_run(self.command.name)
         self._purge_superseded()
-        outcome = "interrupted"
+        outcome = "error"
         try:
             plan = self._plan(paths)
             self._report_plan(plan)
+            for level, msg, args, extra in self._notes:
+                log.log(level, msg, *args, extra=extra)
             self.progress.start(len(plan.tasks) + len(plan.unreadable))
             for path, kind, reason in plan.unreadable:
-                self._commit_failure(path, _pseudo_sha(path), kind, reason, plan.identities[path])
+                self._commit_failure(path, kind, reason)
             if plan.tasks:
                 self._execute(plan)
             outcome = "done"
         except KeyboardInterrupt:
+            outcome = "interrupted"
             self.summary.interrupted = True
             log.warning("interrupted: committing what finished, then stopping", extra={"event": "interrupted"})
             raise
@@ -179,7 +183,7 @@ class _Batch:
             self._rebuild_outputs()
             self.summary.seconds = time.monotonic() - start
             self.state.end_run(outcome, self.summary.as_dict())
-            self._report_summary()
+            self._report_summary(outcome)
         return self.summary
 
     # --- planning --------------------------------------------------------------------------------
@@ -188,8 +192,8 @@ class _Batch:
         found = discover(paths, self.command.suffixes)
         for item in found.not_taken:
             self.summary.not_taken += 1
-            log.info("%s: not a document: %s", display_path(item.path), item.reason,
-                     extra={"event": "not_a_document", "data": {"path": display_path(item.path), "reason": item.reason}})
+            self._note(logging.INFO, "not_a_document", {"path": display_path(item.path), "reason": item.reason},
+                       "%s: not a document: %s", display_path(item.path), item.reason)
         plan = _Plan()
         first_of: dict[str, Path] = {}
         settled: list[SourceRow] = []
@@ -201,10 +205,9 @@ class _Batch:
             except (InputUnreadable, InputChanged) as exc:
                 kind: FailureKind = "unreadable" if isinstance(exc, InputUnreadable) else "changed"
                 plan.unreadable.append((path, kind, str(exc)))
-                plan.identities[path] = SourceRow(path_key(path), _pseudo_sha(path), Signature(-1, 0, 0, 0, 0), 0)
                 continue
+            self._forget_unreadable(path)
             source = ident.source_row(path)
-            plan.identities[path] = source
             sha = ident.sha256
             if sha in first_of:
                 self._duplicate(path, first_of[sha])
@@ -220,9 +223,14 @@ class _Batch:
                 continue
             sig = ident.signature
             plan.tasks.append(Task(path, sha, sig.size, sig.mtime_ns, cfg, self.command.process))
+            plan.sources[path] = source
         for sha in self.state.commit(None, settled):
             self._delete_document_files(sha)
         return plan
+
+    def _note(self, level: int, event: str, data: dict[str, object], msg: str, *args: object) -> None:
+        """A log line found while planning, held back so that the `start` line comes first."""
+        self._notes.append((level, msg, args, {"event": event, "data": data}))
 
     def _worker_config(self) -> Config:
         """The config the workers get: OCR threads set so that workers × threads = cores."""
@@ -236,9 +244,9 @@ class _Batch:
 
     def _duplicate(self, path: Path, original: Path) -> None:
         self.summary.duplicates += 1
-        log.info("%s: same content as %s, not processed again", display_path(path), display_path(original),
-                 extra={"event": "document", "data": {"path": display_path(path), "action": "duplicate",
-                                                      "duplicate_of": display_path(original)}})
+        self._note(logging.INFO, "document", {"path": display_path(path), "action": "duplicate",
+                                              "duplicate_of": display_path(original)},
+                   "%s: same content as %s, not processed again", display_path(path), display_path(original))
 
     def _already_done(self, path: Path, row: DocumentRow) -> None:
         name = display_path(path)
@@ -251,9 +259,8 @@ class _Batch:
         self.summary.done_before += 1
         if row.status == "failed":
             self.summary.failed_before += 1
-        log.debug("%s: already done (%s)", name, row.status,
-                  extra={"event": "document", "data": {"path": name, "doc_id": row.doc_id, "action": "skipped",
-                                                       "status": row.status}})
+        self._note(logging.DEBUG, "document", {"path": name, "doc_id": row.doc_id, "action": "skipped",
+                                               "status": row.status}, "%s: already done (%s)", name, row.status)
 
     def _renamed(self, row: DocumentRow, name: str) -> None:
         """A done document whose file was renamed: not redone, only its recorded path follows."""
@@ -261,8 +268,8 @@ class _Batch:
         doc = Document.model_validate_json(record.read_bytes())
         write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
         self.state.rename(row.sha256, name)
-        log.info("%s: renamed from %s, not processed again", name, row.source_path,
-                 extra={"event": "renamed", "data": {"path": name, "was": row.source_path, "doc_id": row.doc_id}})
+        self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
+                   "%s: renamed from %s, not processed again", name, row.source_path)
 
     def _report_plan(self, plan: _Plan) -> None:
         b = self.cfg.batch
@@ -282,7 +289,7 @@ class _Batch:
         executor = _executor(self.cfg.batch)
         try:
             for outcome in executor.outcomes(plan.tasks):
-                self._commit(outcome, plan.identities[outcome.task.path])
+                self._commit(outcome, plan.sources[outcome.task.path])
         finally:
             executor.close()
 
@@ -312,15 +319,27 @@ class _Batch:
         self.summary.peak_worker_rss = max(self.summary.peak_worker_rss, outcome.peak_rss)
         self._count(doc, outcome.failure, outcome.seconds)
 
-    def _commit_failure(self, path: Path, sha: str, kind: FailureKind, reason: str, source: SourceRow) -> None:
-        """An input the coordinator itself could not read: failed, with no worker involved."""
+    def _commit_failure(self, path: Path, kind: FailureKind, reason: str) -> None:
+        """An input the coordinator could not read (or that was being written): failed, no worker.
+
+        Its record is keyed by its path, not content, and the path's last good content is not
+        superseded: a file server that hiccups for a night must not cost the records of what it
+        served before. The next run that reads the file removes this record again.
+        """
         name = display_path(path)
+        sha = _pseudo_sha(path)
         doc = failed_document(path, _naming(path, reason), sha).model_copy(update={"source_path": name})
         write_record(self.out_dir, doc)
         row = DocumentRow(sha, doc.doc_id, name, "failed", kind, doc.message, self.command.engine, self.settings)
-        for old in self.state.commit(row, [source]):
-            self._delete_document_files(old)
+        self.state.commit(row, [])
         self._count(doc, kind, 0.0)
+
+    def _forget_unreadable(self, path: Path) -> None:
+        """The file reads again: drop the failure recorded when it did not."""
+        pseudo = _pseudo_sha(path)
+        if self.state.document(pseudo) is not None:
+            self.state.supersede(pseudo)
+            self._delete_document_files(pseudo)
 
     def _count(self, doc: Document, failure: str | None, seconds: float) -> None:
         self.summary.statuses[doc.status] += 1
@@ -370,12 +389,12 @@ class _Batch:
 
             write_xlsx(self.out_dir, {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()})
 
-    def _report_summary(self) -> None:
+    def _report_summary(self, outcome: str) -> None:
         s = self.summary
         log.info(
             "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates; "
             "%d pages in %.1f s%s → %s",
-            "interrupted" if s.interrupted else "done", s.inputs, s.processed, s.statuses["ok"],
+            outcome, s.inputs, s.processed, s.statuses["ok"],
             s.statuses["needs_review"], s.statuses["failed"], s.done_before,
             f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates, s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
@@ -424,7 +443,7 @@ def _naming(path: Path, reason: str) -> str:
 
 
 def _pseudo_sha(path: Path) -> str:
-    """Identity of an input whose content cannot be read: its path (a retry that reads it supersedes this)."""
+    """Identity of an input whose content cannot be read: a hash of its path, not of its content."""
     return hashlib.sha256(b"unreadable:" + path_key(path)).hexdigest()
 
 

@@ -64,7 +64,7 @@ class DaskExecutor:
             for task in tasks
         }
         self._futures = list(by_future)
-        for future in dask_completed(by_future):
+        for future in dask_completed(by_future, loop=self._client.loop):
             task = by_future[future]
             try:
                 yield future.result()

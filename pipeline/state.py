@@ -237,6 +237,12 @@ class StateStore:
         with self._transaction():
             self._db.execute("UPDATE documents SET source_path = ? WHERE sha256 = ?", (source_path, sha256))
 
+    def supersede(self, sha256: str) -> None:
+        """Mark a document for removal (its files go next, then `forget`): a kill in between is
+        finished by the next run's purge."""
+        with self._transaction():
+            self._db.execute("UPDATE documents SET status = 'superseded' WHERE sha256 = ?", (sha256,))
+
     def forget(self, sha256: str) -> None:
         """Drop a superseded document's row once its files are gone."""
         with self._transaction():

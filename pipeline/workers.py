@@ -120,7 +120,7 @@ class _Stopped(Exception):
 class _Worker:
     """One worker process seen from the pool: its pipes, clock, memory and stderr tail."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, cancelled: Callable[[], bool]):
         self.limits = limits
         threads = str(limits.threads)
         env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
@@ -138,7 +138,7 @@ class _Worker:
         self._stderr = threading.Thread(target=self._drain_stderr, name=f"perfscan-stderr-{self.pid}", daemon=True)
         self._stderr.start()
         self.send(_Setup(sys_path=list(sys.path), threads=limits.threads))
-        self.receive(time.monotonic() + limits.start_timeout, lambda: False, what="start")
+        self.receive(time.monotonic() + limits.start_timeout, cancelled, what="start")
 
     @property
     def pid(self) -> int:
@@ -318,7 +318,7 @@ class WorkerPool:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return _Worker(self.limits)
+        return _Worker(self.limits, self._closing.is_set)
 
     def _checkin(self, worker: _Worker) -> None:
         worker.done += 1
@@ -358,7 +358,8 @@ def run_in_local_pool(task: Task, limits: Limits) -> Outcome:
 
 
 @atexit.register
-def _close_pools() -> None:
+def close_local_pools() -> None:
+    """Stop this process's Dask-side pools and their workers (at exit, or when a cluster is done)."""
     with _pools_lock:
         pools = list(_pools.values())
         _pools.clear()

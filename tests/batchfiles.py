@@ -53,24 +53,37 @@ def run_cli(*args: str | Path, timeout: float = 300, prefix: tuple[str, ...] = (
 # --- text forms (import-text): a few ms each, so a hundred cost nothing -----------------------------
 
 
-def text_form(unit: str, budget: int = 1000, score: str = "60.00") -> str:
-    """A small 部门整体 form as a tab-separated extraction; `unit` and `budget` make it distinct."""
+INDICATORS_PER_FORM = 10
+
+
+def text_form(unit: str, budget: int = 1000) -> str:
+    """A small, consistent 部门整体 form as a tab-separated extraction (10 indicator rows, weights of
+    the standard template); `unit` and `budget` make each one distinct."""
     executed = budget - 10
-    return "\n".join([
+    rate = f"{executed / budget * 100:.2f}"
+    inputs = [("预算编审管理", "7.50"), ("预算执行管理", "10.20"), ("预算绩效管理", "4.50"), ("资产管理", "0.90"),
+              ("预算透明度", "3.00"), ("内部控制管理", "2.40"), ("预算信息化", "1.50")]
+    lines = [
         "《部门（单位）整体支出绩效自评表》",
         "（2024年度）",
         f"单位名称\t\t{unit}",
         "整体支出规模（元）\t\t\t全年预算数\t\t全年执行数\t\t执行率(%)",
-        f"\t\t资金来源：（1）财政拨款\t{budget}.00\t\t{executed}.00\t\t{executed / budget * 100:.2f}",
+        f"\t\t资金来源：（1）财政拨款\t{budget}.00\t\t{executed}.00\t\t{rate}",
         "\t\t（2）其他资金\t0.00\t\t0.00\t\t0.00",
-        f"\t\t资金结构：（1）基本支出\t{budget}.00\t\t{executed}.00\t\t{executed / budget * 100:.2f}",
+        f"\t\t资金结构：（1）基本支出\t{budget}.00\t\t{executed}.00\t\t{rate}",
         "\t\t（2）项目支出\t0.00\t\t0.00\t\t0.00",
         "一级指标\t权重\t二级指标\t三级指标\t年度指标值\t全年完成值\t分值\t得分\t偏差及原因分析",
-        f"产出指标\t60\t数量指标\t培训完成率\t=100.00(%)\t100.00(%)\t60.00\t{score}\t",
-        "效益指标\t40\t社会效益指标\t群众满意度\t≥90.00(%)\t95.00(%)\t40.00\t40.00\t",
-        f"总分\t\t\t\t\t\t100.00\t{float(score) + 40:.2f}\t",
+    ]
+    for i, (name, score) in enumerate(inputs):
+        lines.append(("投入管理指标\t30" if i == 0 else "\t") + f"\t{name}\t\t\t\t{score}\t{score}\t")
+    lines += [
+        "产出指标\t25\t数量指标\t培训完成率\t=100.00(%)\t100.00(%)\t25.00\t25.00\t",
+        "效益指标\t35\t社会效益指标\t服务群众水平提升\t提升\t达成指标\t35.00\t35.00\t",
+        "满意度指标\t10\t服务对象满意度指标\t群众满意度\t≥90.00(%)\t95.00(%)\t10.00\t10.00\t",
+        "总分\t\t\t\t\t\t100.00\t100.00\t",
         "",
-    ])
+    ]
+    return "\n".join(lines)
 
 
 def write_text_forms(folder: Path, n: int, prefix: str = "form") -> list[Path]:
@@ -235,7 +248,8 @@ def blank_scan_pdf() -> bytes:
 
 
 def photo_of_table(source: Path) -> bytes:
-    """A phone photo of a printed table: page 1 rendered, warped in perspective, on a grey desk, JPEG."""
+    """A phone photo of the top of a printed form: page 1 rendered, cropped, warped in perspective on a
+    grey desk, JPEG."""
     import cv2
     import numpy as np
     import pypdfium2 as pdfium
@@ -245,6 +259,7 @@ def photo_of_table(source: Path) -> bytes:
         page = np.asarray(pdf[0].render(scale=110 / 72).to_pil().convert("RGB"))[:, :, ::-1]
     finally:
         pdf.close()
+    page = np.ascontiguousarray(page[: page.shape[0] * 2 // 5])  # the top of the form: few cells to read
     h, w = page.shape[:2]
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     dst = np.float32([[0.08 * w, 0.05 * h], [0.93 * w, 0.0], [w, h], [0.0, 0.96 * h]])

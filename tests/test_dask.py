@@ -1,0 +1,49 @@
+"""The Dask executor on a loopback LocalCluster: the same outputs, byte for byte, as local workers,
+and the same isolation (a document that hangs on a Dask worker fails alone)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipeline.batch import Command, run_batch
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.export import CSV_COLUMNS
+from pipeline.inputs import TEXT_EXTRACTIONS
+from pipeline.workers import close_local_pools
+from tests.batchfiles import BORN_DIGITAL, fixture, hostile, output_files, read_csv, text_form, write_text_forms
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture
+def scheduler():
+    """A scheduler and one in-process Dask worker with two task threads, on 127.0.0.1 only."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+    close_local_pools()
+
+
+def test_dask_writes_the_same_bytes_as_local_workers(tmp_path, scheduler):
+    docs = [str(fixture(name)) for name in BORN_DIGITAL]
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    assert main(["run", *docs, "--out", str(local), "--workers", "2"]) == 0
+    assert main(["run", *docs, "--out", str(dask), "--executor", "dask", "--scheduler", scheduler]) == 0
+    for name in CSV_COLUMNS:
+        assert (dask / f"{name}.csv").read_bytes() == (local / f"{name}.csv").read_bytes(), name
+    assert output_files(dask) == output_files(local)  # records and review pages too
+    assert len(read_csv(dask / "documents.csv")) == len(BORN_DIGITAL)
+
+
+def test_a_hang_on_a_dask_worker_fails_only_its_document(tmp_path, scheduler):
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 2)
+    (inputs / "hang-1.txt").write_text(text_form("不会结束的单位"), encoding="utf-8")
+    cfg = load_config(None, {"batch": {"executor": "dask", "scheduler": scheduler, "doc_timeout": 3}})
+    start = time.monotonic()
+    summary = run_batch([inputs], tmp_path / "out", cfg, Command("hostile", hostile, "text", TEXT_EXTRACTIONS))
+    assert time.monotonic() - start < 60
+    assert summary.failures == {"timeout": 1} and summary.statuses["ok"] == 2
