@@ -1284,10 +1284,18 @@ CROSS = {
 CROSS_BASIS: Basis = "arithmetic"
 
 
+PLACE = re.compile(r"省|市|(?<!社)区|县|镇|乡|街道|村(?!民)")  # 社区 names a kind of body, not a place
+
+
 def _same_unit(a: str, b: str) -> bool:
-    """Report and table name the unit alike: equal, or one is the other without its 上海市闵行区… prefix."""
+    """Report and table name the unit alike: equal, or one is the other without its leading
+    上海市闵行区… — as long as the shorter name still holds a place, so that a bare `服务中心` does not
+    pair with every 服务中心 of the run."""
     a, b = _plain(a), _plain(b)
-    return bool(a and b) and (a == b or a.endswith(b) or b.endswith(a))
+    if not (a and b):
+        return False
+    short, long = sorted((a, b), key=len)
+    return a == b or (long.endswith(short) and bool(PLACE.search(short)))
 
 
 def _table_amount(table: Document, items: list[str], column: str) -> tuple[Decimal | None, tuple[Ref, ...]]:
@@ -1338,65 +1346,80 @@ def _cross_pair(report: Document, table: Document, forms: FormsConfig) -> Iterat
         ), None
 
 
+REPORT_RULES = ("X6", "X7", "X8", "X9")
+
+
+def _table_figures(table: Document, forms: FormsConfig) -> tuple[Decimal | None, ...]:
+    """Every table figure a report is compared with, to tell whether several tables say the same."""
+    spec = forms.forms["unit_overall"]
+    out = []
+    for _key, column, items, _label in CROSS.values():
+        out.append(_table_amount(table, spec.funding.sources if items == "sources" else [items], column)[0])
+    out.append(_table_amount(table, spec.funding.sources, "executed")[0])
+    return tuple(out)
+
+
+def _tables_of(report: Document, tables: list[Document], forms: FormsConfig) -> tuple[list[Document], Finding | None]:
+    """The table(s) a report describes: same year, same unit. Several tables of the unit (a scan and
+    its PDF, a form filed twice) are all compared when their figures agree; when they differ, which one
+    the report describes is not knowable and none is (X0 warning) — unless one names the unit exactly."""
+    head = report.header
+    same_year = [t for t in tables if head.year is not None and t.header.year == head.year and t is not report]
+    if not _plain(head.unit_name):
+        if not same_year:
+            return [], None
+        return [], Finding(rule_id="X0", severity="warning", field="header.unit_name",
+                           message=f"report names no unit: not compared with the {len(same_year)} table(s) of {head.year}",
+                           expected="单位名称", observed="")
+    matches = [t for t in same_year if _same_unit(t.header.unit_name, head.unit_name)]
+    exact = [t for t in matches if _plain(t.header.unit_name) == _plain(head.unit_name)]
+    if len(matches) <= 1 or len({_table_figures(t, forms) for t in matches}) == 1:
+        return matches, None
+    if len(exact) == 1:
+        return exact, None
+    return [], Finding(rule_id="X0", severity="warning", field="header.unit_name",
+                       message=f"{len(matches)} tables of unit “{head.unit_name}” {head.year} disagree: not compared",
+                       expected="one table of the same unit and year", observed=", ".join(t.doc_id for t in matches))
+
+
 def cross_check(docs: list[Document], forms: FormsConfig | None = None) -> dict[str, list[Finding]]:
     """X1–X6 between each report and the unit_overall table of the same unit and year.
 
     A disagreement goes on both documents (doc_id → findings): on the report at the fact, on the
     table at the funding cell when there is one; `expected` is always the table's figure in 万元 and
-    `observed` the report's. A report matching several tables is compared with none — which table it
-    describes is not knowable — and gets an X0 warning saying so. `forms` defaults to
-    `configs/forms.yaml` (only its tolerances and the funding items are used).
+    `observed` the report's. A report filed with its table appended (a unit_overall document that
+    carries facts) is compared with that table, and its facts get the report rules X6–X9 here, since
+    its own checks are the table's. `forms` defaults to `configs/forms.yaml` (only its tolerances and
+    the funding items are used).
     """
     forms = forms or default_forms()
     out: dict[str, list[Finding]] = {}
     tables = [d for d in docs if d.header.form_type == "unit_overall"]
-    for report in (d for d in docs if d.header.form_type == "report"):
-        head = report.header
-        matches = [
-            t
-            for t in tables
-            if head.year is not None and t.header.year == head.year and _same_unit(t.header.unit_name, head.unit_name)
-        ]
-        exact = [t for t in matches if _plain(t.header.unit_name) == _plain(head.unit_name)]
-        same_year = [t for t in tables if head.year is not None and t.header.year == head.year]
-        if not _plain(head.unit_name) and same_year:
-            out.setdefault(report.doc_id, []).append(
-                Finding(
-                    rule_id="X0",
-                    severity="warning",
-                    field="header.unit_name",
-                    message=f"report names no unit: not compared with the {len(same_year)} table(s) of {head.year}",
-                    expected="单位名称",
-                    observed="",
-                )
-            )
+    severity = SEVERITY_OF_BASIS[CROSS_BASIS]
+    for report in docs:
+        if not report.facts:
             continue
-        if len(matches) > 1 and len(exact) != 1:
-            out.setdefault(report.doc_id, []).append(
-                Finding(
-                    rule_id="X0",
-                    severity="warning",
-                    field="header.unit_name",
-                    message=f"{len(matches)} tables match unit “{head.unit_name}” {head.year}: not compared",
-                    expected="one table of the same unit and year",
-                    observed=", ".join(t.doc_id for t in matches),
-                )
-            )
+        if report.header.form_type == "report":
+            described, x0 = _tables_of(report, tables, forms)
+            if x0 is not None:
+                out.setdefault(report.doc_id, []).append(x0)
+        else:
+            as_report = report.model_copy(update={"header": report.header.model_copy(update={"form_type": "report"})})
+            out.setdefault(report.doc_id, []).extend(
+                rule.finding(hit) for rule, hit in evaluate(as_report, forms, only=REPORT_RULES))
+            described = [report] if report.header.form_type == "unit_overall" else []
+        if not described:
             continue
-        if not matches:
-            continue
-        table = exact[0] if exact else matches[0]
-        severity = SEVERITY_OF_BASIS[CROSS_BASIS]
-        for rule_id, hit, table_cell in _cross_pair(report, table, forms):
+        names = ", ".join(t.doc_id for t in described if t is not report)
+        for rule_id, hit, table_cell in _cross_pair(report, described[0], forms):
             common = {"rule_id": rule_id, "severity": severity, "expected": hit.expected, "observed": hit.observed}
+            where = f" [table {names}]" if names else " [its appended table]"
             out.setdefault(report.doc_id, []).append(
-                Finding(**common, field=hit.at.name if hit.at else "", message=f"{hit.message} [table {table.doc_id}]")
-            )
-            out.setdefault(table.doc_id, []).append(
-                Finding(
-                    **common,
-                    field=table_cell.name if table_cell else "funding",
-                    message=f"{hit.message} [report {report.doc_id}]",
-                )
-            )
-    return out
+                Finding(**common, field=hit.at.name if hit.at else "", message=f"{hit.message}{where}"))
+            for table in described:
+                if table is report:
+                    continue
+                out.setdefault(table.doc_id, []).append(
+                    Finding(**common, field=table_cell.name if table_cell else "funding",
+                            message=f"{hit.message} [report {report.doc_id}]"))
+    return {doc_id: findings for doc_id, findings in out.items() if findings}

@@ -6,7 +6,6 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from pipeline.cli import main
 from tests.conftest import seed
@@ -116,8 +115,10 @@ def test_seed_003_report_facts(tmp_path):
         "budget_adjustment": ("504.41", "万元"), "executed": ("2862.49", "万元"),
         "execution_rate": ("99.20", "%"),
     }
-    assert {k: (v["value"], v["unit"]) for k, v in facts.items()} == expected
+    claims = {"satisfaction_rate": ("90", "%"), "coverage_rate": ("100", "%")}  # 满意度超过 90%, 覆盖率达到 100%
+    assert {k: (v["value"], v["unit"]) for k, v in facts.items()} == expected | claims
     assert "99.20%" in facts["execution_rate"]["text"]
+    assert facts["satisfaction_rate"]["text"].endswith("满意度超过90%。")
 
 
 def test_rerun_replaces_rows_never_duplicates(tmp_path):

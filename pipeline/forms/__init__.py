@@ -3,11 +3,15 @@
 `build_form` recognises the form from its title and headers, then reads the header fields, the
 money block, the indicator table with its 总分 row, or — for a narrative report — the figures.
 Columns are always found by header text, never by position.
+
+A report filed with its table as an appendix is one document with both: the narrative pages give
+the facts, the table pages everything else, and the document is the table's form (its rules, repair
+and header apply; the cross-check compares the facts with the table beside them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import Correction, Fact, FundingLine, Header, Indicator, Totals
 from ..types import TableGrid
@@ -16,7 +20,7 @@ from .funding import is_funding_header, read_funding
 from .header import detect_form, read_header
 from .indicators import is_header, read_indicator_table
 from .layout import document_rows
-from .report import read_facts
+from .report import narrative_pages, read_report
 
 
 @dataclass(frozen=True)
@@ -30,14 +34,26 @@ class FormRecords:
 
 
 def build_form(grids: list[TableGrid]) -> FormRecords:
+    narrative = narrative_pages(grids)
+    tables = [g for g in grids if g.page not in narrative]
+    table = _build_table(tables) if tables else None
+    if table is not None and table.header.form_type in ("unit_overall", "project"):
+        if not narrative:
+            return table
+        report = read_report([g for g in grids if g.page in narrative])
+        return replace(table, facts=report.facts, corrections=[*report.corrections, *table.corrections])
+    if narrative or (table is not None and table.header.form_type == "report"):
+        report = read_report(grids)  # a report throughout; a table inside it is read as lines of text
+        return FormRecords(header=report.header, facts=report.facts, corrections=report.corrections)
+    return table
+
+
+def _build_table(grids: list[TableGrid]) -> FormRecords:
     rows = document_rows(grids)
     form_type = detect_form(rows)
     reader = FieldReader()
     header = read_header(rows, form_type, reader)
-    if form_type == "report":
-        facts = read_facts(rows, reader.corrections)
-        return FormRecords(header=header, facts=facts, corrections=reader.corrections)
-    if form_type == "unknown":
+    if form_type in ("unknown", "report"):
         return FormRecords(header=header, corrections=reader.corrections)
 
     funding: list[FundingLine] = []

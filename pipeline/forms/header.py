@@ -2,15 +2,24 @@
 
 The form type comes from the title and the header words, after post-correction, so a scan that
 reads `目支出绩效` or `万目名称` is still recognised as a 项目支出绩效自评表.
+
+A narrative report has no header cells. Its year is in the title block (`（2024 年度）`); its unit is
+where the report puts it, tried in this order: a label line (`编报单位：…`), the title block (a line
+that is a unit's name, or the name before `2024年度…自评报告`), the signature at the end, and last the
+unit the sentences are about — the name that most often opens a sentence (seed 003 names itself only
+so: `虹桥镇社区党群服务中心预算资金来源于…`). The cross-check pairs a report with its table by this name.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
+from ..correct import correct
 from ..records import FormType, Header, Provenance
 from .fields import FieldReader
 from .layout import Row
+from .narrative import Line, Paragraph, is_heading
 
 HEADER_LABELS = {
     "unit_name": r"^单位名称$",
@@ -22,7 +31,7 @@ HEADER_LABELS = {
 
 def detect_form(rows: list[Row]) -> FormType:
     text = "".join(r.joined_label() for r in rows[:12])
-    if re.search(r"自评报告", text) and not re.search(r"一级指标", text):
+    if re.search(r"自评报|评报告", text) and not re.search(r"一级指标", text):
         return "report"
     if re.search(r"整体支出(绩效|规模)", text) or "单位名称" in text:
         return "unit_overall"
@@ -67,3 +76,103 @@ def _value_cells(row: Row, label_col: int) -> list:
             return []
         return [row.cell(col)]
     return []
+
+
+# What a unit's name ends with: the kinds of public bodies that file these reports.
+UNIT_KIND = (
+    r"(?:中心|局|委员会|办公室|办事处|人民政府|(?:事务|研究|管理|服务|派出|卫生)所|(?:服务|管理|工作|监测)站|"
+    r"(?:图书|文化|博物|纪念|档案|美术|科技)馆|(?:卫生|研究|设计|检察|学)院|医院|法院|[大中支总]队|"
+    r"(?:协|联合|基金|商)会|学校|小学|中学|幼儿园|公司|集团)"
+)
+PLACE = r"(?:省|市|(?<!社)区|县|镇|乡|街道|村(?!民))"  # 社区 is a kind of body, not a place
+UNIT_NAME = re.compile(rf"^[\u4e00-\u9fff（）()]{{2,40}}{UNIT_KIND}$")
+UNIT_LABEL = re.compile(r"^(?:编报|填报|报送)?(?:单位|部门)(?:名称)?(?:[（(]盖章[）)])?[:：](.+)$")
+REPORT_TITLE_TAIL = re.compile(r"(?:20\d{2}年度?|部门（单位）|部门|单位|整体支出|预算绩效).*自评报告.*$")
+SENTENCE_SUBJECT = re.compile(rf"(?:^|(?<=[。！？；]))([\u4e00-\u9fff]{{2,28}}?{UNIT_KIND})")
+TITLE_LINES = 6
+SIGNATURE_LINES = 4
+
+
+def read_report_header(pages: list[list[Line]], paras: list[Paragraph]) -> Header:
+    """Year and unit of a narrative report (furniture already dropped from `pages`)."""
+    lines = [line for page in pages for line in page]
+    title = _title_block(pages[0] if pages else [])
+    prov: dict[str, Provenance] = {}
+    year = None
+    for line in title:
+        m = re.search(r"(20\d{2})\s*年度?", line.text)
+        if m:
+            year = int(m.group(1))
+            prov["year"] = _provenance(line)
+            break
+    if year is None:
+        years = Counter(int(y) for y in re.findall(r"(20\d{2})\s*年", "".join(p.text for p in paras)))
+        year = years.most_common(1)[0][0] if years else None
+    found = _labelled_unit(lines) or _title_unit(title) or _signature_unit(lines) or _subject_unit(paras)
+    unit = ""
+    if found:
+        unit, line = found
+        prov["unit_name"] = _provenance(line)
+    return Header(form_type="report", year=year, unit_name=unit, provenance=prov)
+
+
+def _plain(text: str) -> str:
+    return correct(text, "text").text if text.strip() else ""
+
+
+def _provenance(line: Line) -> Provenance:
+    return Provenance(page=line.page, bbox=line.bbox.as_list() if line.bbox else None, raw=line.text,
+                      confidence=line.confidence, engine=line.engine)
+
+
+def _title_block(first_page: list[Line]) -> list[Line]:
+    """The lines above the first heading of page 1 (title, unit, year)."""
+    out = []
+    for line in first_page[:TITLE_LINES]:
+        if is_heading(line, None):
+            break
+        out.append(line)
+    return out
+
+
+def _labelled_unit(lines: list[Line]) -> tuple[str, Line] | None:
+    for line in lines:
+        m = UNIT_LABEL.match(_plain(line.text))
+        if m and UNIT_NAME.match(m.group(1)):
+            return m.group(1), line
+    return None
+
+
+def _title_unit(title: list[Line]) -> tuple[str, Line] | None:
+    """The longest unit name in the title block: a line of its own, or before `2024年度…自评报告`."""
+    found = []
+    for line in title:
+        text = _plain(line.text).removeprefix("关于")
+        head = REPORT_TITLE_TAIL.sub("", text)
+        if UNIT_NAME.match(head):
+            found.append((head, line))
+    return max(found, key=lambda f: len(f[0])) if found else None
+
+
+def _signature_unit(lines: list[Line]) -> tuple[str, Line] | None:
+    for line in reversed(lines[-SIGNATURE_LINES:]):
+        text = _plain(line.text)
+        if UNIT_NAME.match(text) and not is_heading(line, None):
+            return text, line
+    return None
+
+
+def _subject_unit(paras: list[Paragraph]) -> tuple[str, Line] | None:
+    """The named unit (it has a place in its name) that most often opens a sentence; longer on a tie."""
+    counts: Counter[str] = Counter()
+    where: dict[str, Line] = {}
+    for para in paras:
+        for m in SENTENCE_SUBJECT.finditer(_plain(para.text)):
+            name = m.group(1)
+            if re.search(PLACE, name):
+                counts[name] += 1
+                where.setdefault(name, para.lines[0])
+    if not counts:
+        return None
+    best = max(counts, key=lambda n: (counts[n], len(n)))
+    return best, where[best]
