@@ -20,16 +20,14 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import BatchConfig, Config
-from .document import ProcessedDocument, failed_document, import_text, process_file
+from .config import DEFAULT_CONFIG, BatchConfig, Config
 from .errors import UsageError
 from .executors import DaskExecutor, Executor, LocalExecutor
-from .assess import add_findings
 from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
 from .inputs import (
     PDF_AND_IMAGES,
@@ -44,34 +42,34 @@ from .inputs import (
 )
 from .progress import Mode, Progress
 from .records import Document
-from .review import write_review
-from .rules import DEFAULT_FORMS_FILE, cross_check, load_forms_config
 from .state import STATE_FILE, DocumentRow, FailureKind, SourceRow, StateStore, config_hash
 from .workers import Limits, Outcome, Task
 
 log = logging.getLogger("perfscan")
 
 LOCK_FILE = ".perfscan.lock"
+_OUTPUTS_KEY = "outputs_built_with"  # state meta: settings (and csv/xlsx) the tables were last built with
 
 
 @dataclass(frozen=True)
 class Command:
-    """What a batch does to each input: its process function, engine name and input suffixes."""
+    """What a batch does to each input: its process function (`module:function`, imported by the
+    workers only), engine name and input suffixes."""
 
     name: str
-    process: Callable[[Path, Config], ProcessedDocument]
+    process: str
     engine: str
     suffixes: frozenset[str]
 
 
 def digitize(cfg: Config) -> Command:
     """`perfscan run`: PDFs and images through the text or scan route."""
-    return Command("run", process_file, cfg.ocr.engine, PDF_AND_IMAGES)
+    return Command("run", "pipeline.document:process_file", cfg.ocr.engine, PDF_AND_IMAGES)
 
 
 def text_import() -> Command:
     """`perfscan import-text`: tab-separated text extractions."""
-    return Command("import-text", import_text, "text", TEXT_EXTRACTIONS)
+    return Command("import-text", "pipeline.document:import_text", "text", TEXT_EXTRACTIONS)
 
 
 @dataclass
@@ -156,6 +154,7 @@ class _Batch:
         self.summary = BatchSummary()
         self.progress = Progress(mode, cfg.batch.progress_every)
         self._notes: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
+        self._changed = False
 
     def run(self, paths: list[Path]) -> BatchSummary:
         start = time.monotonic()
@@ -266,6 +265,7 @@ class _Batch:
         """A done document whose file was renamed: not redone, only its recorded path follows."""
         record = self.out_dir / "records" / f"{row.doc_id}.json"
         doc = Document.model_validate_json(record.read_bytes())
+        self._outputs_change()
         write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
         self.state.rename(row.sha256, name)
         self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
@@ -304,9 +304,9 @@ class _Batch:
             if doc.status == "failed":
                 doc = doc.model_copy(update={"message": _naming(task.path, doc.message)})
         else:
-            doc = failed_document(task.path, _naming(task.path, outcome.reason), task.sha256)
-            doc = doc.model_copy(update={"source_path": name})
+            doc = _failed(task.path, outcome.reason, task.sha256)
             jpegs = {}
+        self._outputs_change()
         write_record(self.out_dir, doc, jpegs)
         row = DocumentRow(
             sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
@@ -328,7 +328,8 @@ class _Batch:
         """
         name = display_path(path)
         sha = _pseudo_sha(path)
-        doc = failed_document(path, _naming(path, reason), sha).model_copy(update={"source_path": name})
+        doc = _failed(path, reason, sha)
+        self._outputs_change()
         write_record(self.out_dir, doc)
         row = DocumentRow(sha, doc.doc_id, name, "failed", kind, doc.message, self.command.engine, self.settings)
         self.state.commit(row, [])
@@ -363,19 +364,43 @@ class _Batch:
             self._delete_document_files(row.sha256, row.doc_id)
 
     def _delete_document_files(self, sha: str, doc_id: str | None = None) -> None:
+        self._outputs_change()
         doc_id = doc_id or sha[:16]
         for page in sorted((self.out_dir / "pages").glob(f"{doc_id}-p*.jpg")):
             page.unlink(missing_ok=True)
         (self.out_dir / "records" / f"{doc_id}.json").unlink(missing_ok=True)
         self.state.forget(sha)
 
+    def _outputs_change(self) -> None:
+        """Before the first change to the records in this run: the tables are no longer current.
+
+        Written ahead of the change, so a run killed after it rebuilds the tables next time.
+        """
+        if not self._changed:
+            self._changed = True
+            self.state.set_meta(_OUTPUTS_KEY, "")
+
+    def _outputs_current(self) -> bool:
+        """Nothing changed since the tables were last built, with these settings (and a workbook if
+        one is asked for): rebuilding them would write the same bytes."""
+        built = self.state.meta(_OUTPUTS_KEY)
+        wanted = {f"{self.settings}:xlsx"} if self.xlsx else {f"{self.settings}:xlsx", f"{self.settings}:csv"}
+        names = [f"{name}.csv" for name in CSV_COLUMNS] + (["perfscan.xlsx"] if self.xlsx else [])
+        return not self._changed and built in wanted and all((self.out_dir / n).exists() for n in names)
+
     def _rebuild_outputs(self) -> None:
         """Everything that spans documents, from all records in the folder: the cross-checks between
         a report and its table, the CSVs, the review pages and (asked for) the workbook.
 
         Cross-check findings are not written into records: they depend on which other documents are
-        in the folder, so they are recomputed from the records on every run.
+        in the folder, so they are recomputed from the records whenever the tables are rebuilt.
         """
+        if self._outputs_current():
+            return
+        from .assess import add_findings
+        from .review import write_review
+        from .rules import cross_check, load_forms_config
+
         review_confidence = self.cfg.read.review_confidence
         docs = load_records(self.out_dir)
         extra = cross_check(docs, load_forms_config(forms_path(self.cfg)))
@@ -388,6 +413,7 @@ class _Batch:
             from .workbook import write_xlsx
 
             write_xlsx(self.out_dir, {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()})
+        self.state.set_meta(_OUTPUTS_KEY, f"{self.settings}:{'xlsx' if self.xlsx else 'csv'}")
 
     def _report_summary(self, outcome: str) -> None:
         s = self.summary
@@ -419,7 +445,7 @@ def _executor(batch: BatchConfig) -> Executor:
 def forms_path(cfg: Config) -> Path:
     """`rules.forms_file`: a name in configs/, or a path of the user's own."""
     path = Path(cfg.rules.forms_file)
-    return path if path.is_absolute() else DEFAULT_FORMS_FILE.parent / path
+    return path if path.is_absolute() else DEFAULT_CONFIG.parent / path
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -427,6 +453,14 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
+
+
+def _failed(path: Path, reason: str, sha: str) -> Document:
+    """The `failed` record of an input, its message naming the file."""
+    from .document import failed_document
+
+    doc = failed_document(path, _naming(path, reason), sha)
+    return doc.model_copy(update={"source_path": display_path(path)})
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:

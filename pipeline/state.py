@@ -160,6 +160,16 @@ class StateStore:
     def close(self) -> None:
         self._db.close()
 
+    # --- meta ------------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # --- runs ------------------------------------------------------------------------------------
 
     def begin_run(self, command: str) -> int:

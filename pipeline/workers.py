@@ -21,6 +21,7 @@ ceiling, so memory stays flat over a long night. A worker whose coordinator dies
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import pickle
 import resource
@@ -36,14 +37,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import psutil
 
 from .config import Config
-from .document import ProcessedDocument
 from .errors import DocumentError
 from .state import FailureKind
+
+if TYPE_CHECKING:
+    from .document import ProcessedDocument
 
 _HEADER = struct.Struct(">Q")
 _POLL = 0.1  # seconds between checks of a busy worker's clock and memory
@@ -52,14 +55,19 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 @dataclass(frozen=True)
 class Task:
-    """One document to process. `process` travels by reference (module and name), as pickle does."""
+    """One document to process.
+
+    `process` names the function (`module:function`, taking a path and the config, returning a
+    `ProcessedDocument`) that the worker imports and calls; the coordinator never imports the
+    stages, so a run with nothing to do starts fast.
+    """
 
     path: Path
     sha256: str
     size: int
     mtime_ns: int
     cfg: Config
-    process: Callable[[Path, Config], ProcessedDocument]
+    process: str
 
 
 @dataclass(frozen=True)
@@ -402,13 +410,19 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
+def resolve(reference: str) -> Callable[[Path, Config], ProcessedDocument]:
+    """`module:function` → the function (imported once per worker)."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def _execute(task: Task) -> _Reply:
     start = time.monotonic()
     result: ProcessedDocument | None = None
     failure: FailureKind | None = None
     reason = ""
     try:
-        result = task.process(task.path, task.cfg)
+        result = resolve(task.process)(task.path, task.cfg)
         if result.document.status == "failed":
             failure, reason = "input", result.document.message
     except DocumentError as exc:

@@ -2,8 +2,8 @@
 and process functions that misbehave on purpose (hang, eat memory, crash) for the isolation tests.
 
 The misbehaving functions live here, at module level, because a worker process receives the
-process function by reference (module and name, as pickle sends functions) and imports it; the
-production code has no test hooks. Everything written here goes under the folder a test gives.
+process function by name (`tests.batchfiles:hostile`) and imports it; the production code has no
+test hooks. Everything written here goes under the folder a test gives.
 """
 
 from __future__ import annotations

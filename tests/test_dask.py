@@ -13,7 +13,7 @@ from pipeline.config import load_config
 from pipeline.export import CSV_COLUMNS
 from pipeline.inputs import TEXT_EXTRACTIONS
 from pipeline.workers import close_local_pools
-from tests.batchfiles import BORN_DIGITAL, fixture, hostile, output_files, read_csv, text_form, write_text_forms
+from tests.batchfiles import BORN_DIGITAL, fixture, output_files, read_csv, text_form, write_text_forms
 
 distributed = pytest.importorskip("distributed")
 
@@ -44,6 +44,7 @@ def test_a_hang_on_a_dask_worker_fails_only_its_document(tmp_path, scheduler):
     (inputs / "hang-1.txt").write_text(text_form("不会结束的单位"), encoding="utf-8")
     cfg = load_config(None, {"batch": {"executor": "dask", "scheduler": scheduler, "doc_timeout": 3}})
     start = time.monotonic()
-    summary = run_batch([inputs], tmp_path / "out", cfg, Command("hostile", hostile, "text", TEXT_EXTRACTIONS))
+    hostile = Command("hostile", "tests.batchfiles:hostile", "text", TEXT_EXTRACTIONS)
+    summary = run_batch([inputs], tmp_path / "out", cfg, hostile)
     assert time.monotonic() - start < 60
     assert summary.failures == {"timeout": 1} and summary.statuses["ok"] == 2
