@@ -48,19 +48,30 @@ class GridConfig(Section):
     border_min_in: float = Field(0.06, description="dark areas thicker than this (inches) are border or shadow")
     min_skew_deg: float = Field(0.05, description="skew below this is left alone (no resampling)")
     max_skew_deg: float = Field(5.0, description="largest skew searched for")
-    gap_close_in: float = Field(0.015, description="gaps in a ruling up to this (inches) are bridged")
+    ridge_smooth_in: float = Field(0.05, description="ink is averaged along a line over this (inches): bridges gaps")
+    ridge_windows_h_in: tuple[tuple[float, float, float], ...] = Field(
+        ((0.02, 0.06, 0.06),),
+        description="(near, mid, far) inches above/below a horizontal ruling: paper on both sides near…mid, "
+        "on one side mid…far (see grid.ridge_mask)",
+    )
+    ridge_windows_v_in: tuple[tuple[float, float, float], ...] = Field(
+        ((0.015, 0.035, 0.07), (0.03, 0.06, 0.06)),
+        description="the same beside a vertical ruling; any window will do",
+    )
+    ridge_threshold: float = Field(8.0, description="how much darker (ink units) a ruling is than the page beside it")
+    ridge_dominance: float = Field(0.5, description="the page beside a ruling is at most this share of its ink")
     line_kernel_in: float = Field(0.2, description="a ruling piece is at least this long (inches)")
     max_line_thickness_in: float = Field(0.03, description="thicker horizontal/vertical runs are not rulings")
     collinear_tol_in: float = Field(0.015, description="pieces this close to a ruling's line (inches) join it")
     corner_reach_in: float = Field(0.05, description="rulings that end this close to each other still cross")
     min_cell_in: float = Field(0.04, description="rulings closer than this (inches) are one grid line")
-    edge_kernel_in: float = Field(0.03, description="shortest ruling run (inches) counted when checking a cell edge")
+    edge_kernel_in: float = Field(0.08, description="shortest ruling run (inches) counted when checking a cell edge")
     edge_band_in: float = Field(0.012, description="half-width (inches) of the band along a grid line searched for ink")
-    edge_clear_in: float = Field(
-        0.025, description="a ruled edge has paper this far (inches) on both sides; glyph strokes do not"
-    )
     corner_margin_in: float = Field(0.02, description="ends of a cell edge (inches) left out of its coverage")
     edge_coverage: float = Field(0.5, description="share of a cell edge that must be ruled for the edge to count")
+    lone_edge_coverage: float = Field(
+        0.7, description="…for an inner edge with no ruled neighbour along its grid line: overall and at each end"
+    )
 
 
 class OcrConfig(Section):

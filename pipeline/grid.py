@@ -59,14 +59,15 @@ def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
         image = rotate(image, angle, border=(255, 255, 255))
         ink = rotate(ink, angle, border=0)
     deskewed = PageImage(page=page.page, image=image, dpi=dpi)
-    binary = (ink > cfg.ink_threshold).astype(np.uint8) * 255
-    h_rulings = find_rulings(binary, dpi, cfg)
-    v_rulings = find_rulings(binary.T, dpi, cfg)
-    h_edges = edge_mask(binary, dpi, cfg)
-    v_edges = edge_mask(binary.T, dpi, cfg)
+    h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
+    v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
+    h_rulings = find_rulings(h_ridge, dpi, cfg)
+    v_rulings = find_rulings(v_ridge, dpi, cfg)
+    h_edges = edge_mask(h_ridge, dpi, cfg)
+    v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
     for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
-        grid = build_grid(page.page, hs, vs, binary, h_edges, v_edges, image.shape, dpi, cfg)
+        grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg)
         if grid is not None and len(grid.cells) >= cfg.min_cells:
             grids.append(grid)
     grids.sort(key=lambda g: min(c.bbox.y0 for c in g.cells if c.bbox is not None))
@@ -152,10 +153,55 @@ def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) 
 # --- rulings -------------------------------------------------------------------------------------
 
 
-def find_rulings(binary: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling]:
-    """Horizontal rulings of `binary` (pass the transpose for vertical ones)."""
+def ridge_mask(
+    ink: np.ndarray, dpi: float, windows: tuple[tuple[float, float, float], ...], cfg: GridConfig
+) -> np.ndarray:
+    """Where a thin horizontal stroke stands out from the page above and below it (pass the
+    transpose for vertical strokes).
+
+    Ink is averaged along the row over a short window (bridging the gaps of a broken ruling),
+    then compared with the strongest such average a little way off on either side. A ruling has
+    paper there, however faint the ruling is; a row through text has more text there, however
+    long and dark its strokes are, and a row of glyphs sharing a baseline stroke is only somewhat
+    darker than the rows above it. Faint rulings (ink ≈ 30) and bold, touching glyphs (ink ≈ 220)
+    are thus told apart by shape, where a single ink threshold cannot.
+
+    Each `windows` entry (near, mid, far), in inches, asks for paper on both sides between near
+    and mid, and on at least one side between mid and far; any entry will do. The one-sided far
+    band lets a ruling with left-aligned text a millimetre beside it pass, while a glyph stroke
+    inside a line of text (a `）` that happens to sit on a grid line) has text on both sides.
+    """
+    along = cv2.blur(ink.astype(np.float32), (_odd(cfg.ridge_smooth_in * dpi), 1))
+    mask = np.zeros(ink.shape, dtype=bool)
+    for near_in, mid_in, far_in in windows:
+        near = max(2, round(near_in * dpi))
+        mid = max(near + 1, round(mid_in * dpi))
+        above, below = _band_max(along, near, mid)
+        ridge = along - np.maximum(above, below)
+        ok = (ridge > cfg.ridge_threshold) & (np.maximum(above, below) < cfg.ridge_dominance * along)
+        far = round(far_in * dpi)
+        if far > mid:
+            above, below = _band_max(along, mid, far)
+            ok &= np.minimum(above, below) < cfg.ridge_dominance * along
+        mask |= ok
+    return mask.astype(np.uint8) * 255
+
+
+def _band_max(along: np.ndarray, near: int, far: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the largest value `near`…`far` rows above it, and below it."""
+    side = cv2.dilate(along, np.ones((far - near + 1, 1), np.uint8))
+    centre = (near + far) // 2
+    above = np.zeros_like(side)
+    below = np.zeros_like(side)
+    above[centre:] = side[:-centre]
+    below[:-centre] = side[centre:]
+    return above, below
+
+
+def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling]:
+    """Horizontal rulings of a ridge mask (pass the transposed mask for vertical ones)."""
     length = max(8, round(cfg.line_kernel_in * dpi))
-    mask = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    mask = cv2.morphologyEx(ridge, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return []
@@ -269,25 +315,19 @@ def _merge_close(rulings: list[_Ruling], centre: float, gap: float) -> list[_Rul
     return [_fit(group) if len(group) > 1 else group[0] for group in merged]
 
 
-def edge_mask(binary: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
-    """Short horizontal runs (pass the transpose for vertical), thickened across the line."""
-    close = max(1, round(cfg.gap_close_in * dpi))
+def edge_mask(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
+    """Ridge runs of at least `edge_kernel_in`, widened across the line to a band."""
     length = max(3, round(cfg.edge_kernel_in * dpi))
     band = max(1, round(cfg.edge_band_in * dpi))
-    mask = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (close, 1)))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    mask = cv2.morphologyEx(ridge, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * band + 1)))
 
 
-def _coverage(
-    mask: np.ndarray, binary: np.ndarray, line: _Ruling, t0: float, t1: float, margin: float, clear: int
-) -> float:
-    """Share of the stretch t0..t1 of `line` (inset by `margin`) that is ruled.
+def _ruled(mask: np.ndarray, line: _Ruling, t0: float, t1: float, margin: float) -> np.ndarray:
+    """Per pixel of the stretch t0..t1 of `line` (inset by `margin`): does it lie on a ruling?
 
-    A sample counts when the edge mask has ink on the line and the page is paper `clear` pixels
-    to both sides of it: a ruling is a thin stroke with paper around it, while a glyph stroke
-    that happens to lie on a grid line (a merged cell's label centred on it) has more strokes
-    of its glyph beside it.
+    The mask holds ridge runs of at least `edge_kernel_in`: long enough that most glyph strokes
+    sitting on a grid line do not count, short enough that the pieces of a broken ruling do.
     """
     a, b = t0 + margin, t1 - margin
     if b - a < 2:
@@ -295,19 +335,28 @@ def _coverage(
     t = np.arange(int(a), int(b) + 1)
     pos = np.round(line.at(t)).astype(int)
     h, w = mask.shape
-    ok = (pos - clear >= 0) & (pos + clear < h) & (t >= 0) & (t < w)
-    if not ok.any():
-        return 0.0
-    t, pos = t[ok], pos[ok]
-    ruled = (mask[pos, t] > 0) & (binary[pos - clear, t] == 0) & (binary[pos + clear, t] == 0)
-    return float(ruled.sum()) / len(ok)
+    ok = (pos >= 0) & (pos < h) & (t >= 0) & (t < w)
+    ruled = np.zeros(len(t), dtype=bool)
+    ruled[ok] = mask[pos[ok], t[ok]] > 0
+    return ruled
+
+
+def _strictly_ruled(ruled: np.ndarray, cfg: GridConfig) -> bool:
+    """The test for an edge with no ruled neighbour along its grid line: mostly ruled and
+    reaching both corners. A tall glyph (the `）` of `(人)`) on a grid line that is ruled only
+    elsewhere in the table is such a lone edge; a real lone edge is drawn corner to corner."""
+    quarter = max(1, len(ruled) // 4)
+    return bool(
+        ruled.mean() >= cfg.lone_edge_coverage
+        and ruled[:quarter].mean() >= cfg.lone_edge_coverage
+        and ruled[-quarter:].mean() >= cfg.lone_edge_coverage
+    )
 
 
 def build_grid(
     page: int,
     hs: list[_Ruling],
     vs: list[_Ruling],
-    binary: np.ndarray,
     h_edges: np.ndarray,
     v_edges: np.ndarray,
     shape: tuple[int, ...],
@@ -325,19 +374,25 @@ def build_grid(
     # Corner points of the grid lines: xs[j][i], ys[j][i] for horizontal line j, vertical line i.
     corners = np.array([[_cross(h, v) for v in vs] for h in hs])
     margin = cfg.corner_margin_in * dpi
-    clear = max(2, round(cfg.edge_clear_in * dpi))
-    binary_t = binary.T
     # right[r][c]: the vertical edge on the right of slot (r, c) exists; below[r][c] likewise.
     right = np.zeros((n_rows, n_cols + 1), dtype=bool)
     below = np.zeros((n_rows + 1, n_cols), dtype=bool)
-    for j, h in enumerate(hs):
-        for c in range(n_cols):
-            x0, x1 = corners[j, c, 0], corners[j, c + 1, 0]
-            below[j, c] = _coverage(h_edges, binary, h, x0, x1, margin, clear) >= cfg.edge_coverage
-    for i, v in enumerate(vs):
-        for r in range(n_rows):
-            y0, y1 = corners[r, i, 1], corners[r + 1, i, 1]
-            right[r, i] = _coverage(v_edges, binary_t, v, y0, y1, margin, clear) >= cfg.edge_coverage
+    h_runs = [[_ruled(h_edges, h, corners[j, c, 0], corners[j, c + 1, 0], margin) for c in range(n_cols)]
+              for j, h in enumerate(hs)]
+    v_runs = [[_ruled(v_edges, v, corners[r, i, 1], corners[r + 1, i, 1], margin) for r in range(n_rows)]
+              for i, v in enumerate(vs)]
+    for j in range(n_rows + 1):
+        below[j] = [run.mean() >= cfg.edge_coverage for run in h_runs[j]]
+    for i in range(n_cols + 1):
+        right[:, i] = [run.mean() >= cfg.edge_coverage for run in v_runs[i]]
+    for j in range(1, n_rows):
+        lone = below[j] & ~np.r_[False, below[j, :-1]] & ~np.r_[below[j, 1:], False]
+        for c in np.flatnonzero(lone):
+            below[j, c] = _strictly_ruled(h_runs[j][c], cfg)
+    for i in range(1, n_cols):
+        lone = right[:, i] & ~np.r_[False, right[:-1, i]] & ~np.r_[right[1:, i], False]
+        for r in np.flatnonzero(lone):
+            right[r, i] = _strictly_ruled(v_runs[i][r], cfg)
     cells = _merge_slots(page, right, below, corners, shape)
     return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
 
