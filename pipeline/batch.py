@@ -113,7 +113,8 @@ class _Plan:
     tasks: list[Task] = field(default_factory=list)
     # (path, kind, reason) of inputs the coordinator could not even hash: failed without a worker.
     unreadable: list[tuple[Path, FailureKind, str]] = field(default_factory=list)
-    sources: dict[Path, SourceRow] = field(default_factory=dict)  # of the tasks, committed with them
+    # sha256 → the path as given (it names the document) and its source row, committed with it.
+    pending: dict[str, tuple[Path, SourceRow]] = field(default_factory=dict)
 
 
 def run_batch(
@@ -131,7 +132,10 @@ def run_batch(
     if cfg.batch.executor == "dask" and not cfg.batch.scheduler:
         raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     check_layout(paths, out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
     with _exclusive(out_dir):
         _remove_temp_files(out_dir)
         state = StateStore(out_dir / STATE_FILE)
@@ -221,8 +225,9 @@ class _Batch:
                 settled.append(source)
                 continue
             sig = ident.signature
-            plan.tasks.append(Task(path, sha, sig.size, sig.mtime_ns, cfg, self.command.process))
-            plan.sources[path] = source
+            absolute = Path(os.path.abspath(path))
+            plan.tasks.append(Task(absolute, sha, sig.size, sig.mtime_ns, cfg, self.command.process))
+            plan.pending[sha] = (path, source)
         for sha in self.state.commit(None, settled):
             self._delete_document_files(sha)
         return plan
@@ -289,22 +294,22 @@ class _Batch:
         executor = _executor(self.cfg.batch)
         try:
             for outcome in executor.outcomes(plan.tasks):
-                self._commit(outcome, plan.sources[outcome.task.path])
+                self._commit(outcome, *plan.pending[outcome.task.sha256])
         finally:
             executor.close()
 
-    def _commit(self, outcome: Outcome, source: SourceRow) -> None:
+    def _commit(self, outcome: Outcome, path: Path, source: SourceRow) -> None:
         task = outcome.task
-        name = display_path(task.path)
+        name = display_path(path)
         if outcome.failure == "cancelled":
             return
         if outcome.result is not None and outcome.failure in (None, "input"):
             doc = outcome.result.document.model_copy(update={"source_path": name})
             jpegs = outcome.result.page_jpegs
             if doc.status == "failed":
-                doc = doc.model_copy(update={"message": _naming(task.path, doc.message)})
+                doc = doc.model_copy(update={"message": _naming(path, doc.message)})
         else:
-            doc = _failed(task.path, outcome.reason, task.sha256)
+            doc = _failed(path, outcome.reason, task.sha256)
             jpegs = {}
         self._outputs_change()
         write_record(self.out_dir, doc, jpegs)
@@ -412,7 +417,8 @@ class _Batch:
 
             from .workbook import write_xlsx
 
-            write_xlsx(self.out_dir, {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()})
+            frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
+            write_xlsx(self.out_dir, frames)
         self.state.set_meta(_OUTPUTS_KEY, f"{self.settings}:{'xlsx' if self.xlsx else 'csv'}")
 
     def _report_summary(self, outcome: str) -> None:
@@ -492,7 +498,9 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise UsageError(f"another perfscan run is writing to {display_path(out_dir)}; try again when it ends") from exc
+            raise UsageError(
+                f"another perfscan run is writing to {display_path(out_dir)}; try again when it ends"
+            ) from exc
         yield
     finally:
         os.close(fd)

@@ -16,7 +16,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +102,9 @@ def discover(paths: Iterable[Path], suffixes: frozenset[str]) -> Discovery:
     return Discovery(files, not_taken)
 
 
-def _walk(folder: Path, suffixes: frozenset[str], add, not_taken: list[NotTaken], ancestors: set[str]) -> None:  # type: ignore[no-untyped-def]
+def _walk(
+    folder: Path, suffixes: frozenset[str], add: Callable[[Path], None], not_taken: list[NotTaken], ancestors: set[str]
+) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
     except OSError as exc:
@@ -131,7 +133,6 @@ class Identity:
     sha256: str
     signature: Signature
     hashed_at_ns: int
-    rehashed: bool
 
     def source_row(self, path: Path) -> SourceRow:
         return SourceRow(path_key(path), self.sha256, self.signature, self.hashed_at_ns)
@@ -166,7 +167,7 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Ident
             and cached.signature == sig
             and cached.hashed_at_ns - sig.mtime_ns > _STABLE_NS
         ):
-            return Identity(cached.sha256, sig, cached.hashed_at_ns, rehashed=False)
+            return Identity(cached.sha256, sig, cached.hashed_at_ns)
         digest = hashlib.sha256()
         try:
             while block := os.read(fd, _BLOCK):
@@ -179,7 +180,7 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Ident
                 f"the file changed while it was being read ({sig.size} → {after.st_size} bytes); "
                 "it is probably still being written — it will be tried again on the next run"
             )
-        return Identity(digest.hexdigest(), sig, time.time_ns(), rehashed=True)
+        return Identity(digest.hexdigest(), sig, time.time_ns())
     finally:
         os.close(fd)
 

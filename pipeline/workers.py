@@ -62,7 +62,7 @@ class Task:
     stages, so a run with nothing to do starts fast.
     """
 
-    path: Path
+    path: Path  # absolute: a Dask worker elsewhere reads it from the same shared folder
     sha256: str
     size: int
     mtime_ns: int
@@ -102,7 +102,7 @@ class _Setup:
 
 @dataclass(frozen=True)
 class _Ready:
-    pid: int
+    """The worker has imported what it needs and waits for tasks."""
 
 
 @dataclass(frozen=True)
@@ -466,7 +466,7 @@ def main() -> int:
     import cv2
 
     cv2.setNumThreads(setup.threads)
-    _write(channel, _Ready(os.getpid()))
+    _write(channel, _Ready())
     while (task := _read(tasks)) is not None:
         assert isinstance(task, Task)
         reply = _execute(task)

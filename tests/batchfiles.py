@@ -41,7 +41,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def output_files(out: Path) -> dict[str, bytes]:
     """Everything a run leaves in its output folder except its own bookkeeping (state, lock)."""
     skip = {"state.sqlite", "state.sqlite-wal", "state.sqlite-shm", ".perfscan.lock"}
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name not in skip}
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name not in skip)
+    return {str(p.relative_to(out)): p.read_bytes() for p in files}
 
 
 def run_cli(*args: str | Path, timeout: float = 300, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:

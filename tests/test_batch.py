@@ -204,7 +204,8 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_outputs(tmp
     full = time.monotonic() - start
     expected = output_files(reference)
     rng = random.Random(20240601)
-    sequences = [[signal.SIGKILL] * 3, [signal.SIGKILL, signal.SIGKILL, signal.SIGINT], [signal.SIGKILL, signal.SIGTERM]]
+    kill = signal.SIGKILL
+    sequences = [[kill, kill, kill], [kill, kill, signal.SIGINT], [kill, signal.SIGTERM]]
     kills = 0
     for n, sequence in enumerate(sequences):
         out = tmp_path / f"out{n}"

@@ -21,8 +21,8 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture
 def scheduler():
     """A scheduler and one in-process Dask worker with two task threads, on 127.0.0.1 only."""
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
         yield cluster.scheduler_address
     close_local_pools()
 
