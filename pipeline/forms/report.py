@@ -35,7 +35,7 @@ CLAIM = r"\s*(?:为|是|达到|达|超过|高于|不低于|保持在|均在|在)
 WHOLE = "".join(f"(?<!{part})" for part in ("基本支出", "项目支出", "人员经费", "公用经费", "财政拨款", "其他资金"))
 TARGET_WORDS = re.compile(r"目标|计划|力争|预期|预计")
 
-# key → (pattern: the figure is the last-but-one group, the unit the last, or a fixed unit)
+# key → (pattern, unit): group 1 is the figure; the unit is fixed, or (None) the pattern's group 2
 FACT_PATTERNS: dict[str, tuple[str, str | None]] = {
     "staff_count": (rf"(?:在职|在编|编制|实有)(?:人数|人员)(?:共|为|合计)?\s*{NUM}\s*(人|名)", "人"),
     "total_budget": (rf"(?:预算总额|预算总规模|调整后预算(?:金额|数)?|全年预算(?:总额|金额|数)){LINK}{NUM}{MONEY}", None),
@@ -51,7 +51,6 @@ FACT_PATTERNS: dict[str, tuple[str, str | None]] = {
     "satisfaction_rate": (rf"满意度{CLAIM}{NUM}{PERCENT}", "%"),
     "coverage_rate": (rf"覆盖率{CLAIM}{NUM}{PERCENT}", "%"),
 }
-CONTRACT_KEYS = tuple(k for k in FACT_PATTERNS if k not in ("satisfaction_rate", "coverage_rate"))
 SENTENCE_ENDS = "。！？!?"
 # OCR reads a thousands comma as a point now and then: `1.487.32` is 1,487.32.
 POINTED_THOUSANDS = re.compile(r"(?<![\d.,，])(\d{1,3})((?:\.\d{3})+)\.(\d{1,2})(?![\d.])")
