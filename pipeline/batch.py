@@ -1,15 +1,19 @@
 """The nightly batch: find the inputs, skip what is done, run the rest in isolated workers, commit.
 
     inputs ─► identify (sha256, read-only) ─► plan against DIR/state.sqlite ─► executor (local
-    worker processes, or Dask) ─► coordinator commits each document ─► CSVs rebuilt from records
+    worker processes, or Dask) ─► coordinator commits each document ─► tables rebuilt from records
 
 Only this coordinator writes to the output folder, one document at a time: the page images, then
 the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
-it is done. The CSVs are rebuilt from all records at the end and each swapped in atomically, so a
-document's rows are in them completely or not at all, and a `kill -9` at any moment leaves old or
-new files; the next run finishes what is left and never duplicates a row. A document that fails
-is a `failed` record with its reason; nothing one document does stops the batch. A lock file keeps
-a second run (an overlapping cron job) out of the same output folder.
+it is done. The CSVs are rebuilt from all records at the end (when any record changed) and each is
+swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
+at any moment leaves old or new files; the next run finishes what is left and never duplicates a
+row. A lock file keeps a second run (an overlapping cron job) out of the same output folder.
+
+What is redone: content not done with the same engine and settings, content whose last attempt
+failed for a reason outside the file (time limit, memory, crash, a file still being written), and
+everything with `--force`. A changed file's old record goes once the new one is in; a renamed file
+keeps its record under its new name; the same content under a second name is processed once.
 """
 
 from __future__ import annotations
@@ -284,7 +288,8 @@ class _Batch:
                  "memory limit %s", self.command.name, self.summary.inputs, len(plan.tasks) + len(plan.unreadable),
                  self.summary.done_before, self.summary.duplicates, where, b.doc_timeout, limit,
                  extra={"event": "start", "data": {"command": self.command.name, "inputs": self.summary.inputs,
-                                                   "to_do": len(plan.tasks), "already_done": self.summary.done_before,
+                                                   "to_do": len(plan.tasks) + len(plan.unreadable),
+                                                   "already_done": self.summary.done_before,
                                                    "duplicates": self.summary.duplicates, "executor": b.executor,
                                                    "workers": b.workers, "out": display_path(self.out_dir)}})
 
