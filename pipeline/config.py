@@ -81,6 +81,9 @@ class OcrConfig(Section):
         default_factory=dict, description="paddleocr only: your own det/rec model folders (keys det, rec)"
     )
     rec_batch_size: int = Field(16, description="text-line crops per recognizer call (sorted by width)")
+    rec_batch_spread: float = Field(
+        1.3, description="a batch's widest crop is at most this many times its narrowest (less padding)"
+    )
     alt_min_prob: float = Field(
         0.1, description="a runner-up character at least this probable yields an alternative reading"
     )

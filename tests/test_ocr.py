@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import json
 import shutil
 import unicodedata
@@ -34,13 +35,22 @@ def line_image(text: str, px: int = 26) -> np.ndarray:
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Any attempt to open a socket fails the test: engines must run offline."""
+    """Any attempt to open a socket fails the test: engines must run offline.
+
+    A subclass, not a function, replaces `socket.socket`, because modules imported later (ssl)
+    subclass it themselves.
+    """
+
+    class NoNetwork(socket.socket):
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("network access attempted")
 
     def refuse(*args, **kwargs):
         raise AssertionError("network access attempted")
 
-    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "socket", NoNetwork)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def test_unknown_engine_lists_the_names():
@@ -147,7 +157,7 @@ def test_engine_with_tampered_weights_does_not_start(tmp_path, monkeypatch):
 
     def fake_find_spec(name, *args):
         if name == "rapidocr":
-            spec = real_find_spec(name)
+            spec = copy_module.copy(real_find_spec(name))  # never touch the imported module's spec
             spec.submodule_search_locations = [str(copy)]
             return spec
         return real_find_spec(name, *args)
@@ -157,3 +167,45 @@ def test_engine_with_tampered_weights_does_not_start(tmp_path, monkeypatch):
 
     with pytest.raises(ModelIntegrityError):
         RapidOcrEngine(OcrConfig(threads=1))
+
+
+@pytest.mark.slow
+def test_paddleocr_builds_its_model_folders_and_reads_offline(tmp_path, no_network):
+    cfg = OcrConfig(threads=1, cache_dir=str(tmp_path / "cache"))
+    engine = get_engine("paddleocr", cfg)
+    folders = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert [f.rsplit("-", 1)[0] for f in folders] == ["PP-OCRv6_small_det", "PP-OCRv6_small_rec"]
+    for folder in (tmp_path / "cache").iterdir():
+        assert (folder / "inference.onnx").is_file() and (folder / "inference.yml").is_file()
+    results = engine.recognize([line_image(t) for t in LINES])
+    assert [r.text for r in results] == LINES
+    assert engine.detect_lines(np.full((100, 300, 3), 255, np.uint8)) == []
+
+
+def test_paddleocr_rejects_a_folder_that_is_not_a_model(tmp_path):
+    from pipeline.ocr.paddleocr import _user_folder
+
+    with pytest.raises(UsageError, match="not a PaddleOCR model folder"):
+        _user_folder(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_tesseract_reads_stacked_crops_back_to_their_lines(no_network):
+    engine = get_engine("tesseract", OcrConfig())
+    results = engine.recognize([line_image(t) for t in LINES])
+    assert len(results) == len(LINES)
+    # Raw Tesseract output: CJK comes back with spaces between words; ≥ ≤ are its weak spot.
+    for text, result in zip(LINES, results, strict=True):
+        if "≥" not in text and "≤" not in text:
+            assert result.text.replace(" ", "") == text
+    assert engine.recognize([]) == []
+
+
+def test_tesseract_failure_carries_its_stderr(monkeypatch):
+    from pipeline.errors import ExternalToolError
+    from pipeline.ocr.tesseract import TesseractEngine
+
+    engine = TesseractEngine(OcrConfig())
+    engine._tessdata = "/nonexistent-tessdata"
+    with pytest.raises(ExternalToolError, match="tesseract failed"):
+        engine.recognize([line_image("0.5")])
