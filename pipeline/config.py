@@ -99,7 +99,9 @@ class ReadConfig(Section):
     ink_threshold: int = Field(60, description="ink level (0 paper … 255 black, against local paper) that counts as ink")
     view_floor: int = Field(20, description="ink level shown as paper in the crops given to the engine")
     solid_ink: int = Field(180, description="ink level shown as solid black in the crops given to the engine")
-    ruling_min_in: float = Field(0.15, description="straight strokes longer than this (inches) are rulings, not text")
+    ruling_min_in: float = Field(
+        0.3, description="straight strokes longer than this (inches) are rulings, not text (一 of 12-pt text is ~0.15)"
+    )
     inset_in: float = Field(0.02, description="crop this far (inches) inside a cell's box, clear of its rulings")
     trim_reach_in: float = Field(0.03, description="how far in from the crop's edge (inches) a leftover ruling is looked for")
     ruling_fill: float = Field(0.6, description="a row/column near the crop edge this full of ink is a ruling")

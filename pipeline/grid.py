@@ -96,13 +96,20 @@ def ink_image(bgr: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
         r = red.astype(np.int16)
         seal = (r - np.maximum(b, g) > cfg.seal_saturation) & (r > cfg.seal_min_red)
         ink[seal] = 0
-    # Large dark areas (scanner border, shadows) are not ink: lines and strokes are thin.
+    # Large dark areas reaching the page edge (scanner border, shadows) are not ink. Only those
+    # touching the edge: a bold, dense glyph (算, 置) blurred by JPEG is a thick dark blob too.
     dark = (red < cfg.border_level).astype(np.uint8)
     kb = _odd(cfg.border_min_in * dpi)
     thick = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kb, kb)))
     if thick.any():
-        thick = cv2.dilate(thick, cv2.getStructuringElement(cv2.MORPH_RECT, (kb, kb)))
-        ink[thick > 0] = 0
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(thick, connectivity=8)
+        x, y, bw, bh = (stats[:, i] for i in range(4))
+        at_edge = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
+        at_edge[0] = False  # label 0 is the background
+        if at_edge.any():
+            border = at_edge[labels].astype(np.uint8)
+            border = cv2.dilate(border, cv2.getStructuringElement(cv2.MORPH_RECT, (kb, kb)))
+            ink[border > 0] = 0
     return ink
 
 
