@@ -38,9 +38,18 @@ def manifest() -> dict[str, dict]:
     return json.loads((FIXTURES / "manifest.json").read_text("utf-8"))
 
 
+TABLE_FORMS = ("unit_overall", "project")
+
+
 def fixtures_of_kind(kind: str) -> list[str]:
     """Fixture names of one manifest kind (`scan`, `born_digital`), in manifest order."""
     return [name for name, entry in manifest().items() if entry["kind"] == kind]
+
+
+def table_forms(kind: str) -> list[str]:
+    """Fixtures of `kind` that are 自评表 forms: the ruled tables every system is asked to read.
+    Narrative reports have no indicator table, so they would add time and no accuracy."""
+    return [name for name in fixtures_of_kind(kind) if manifest()[name]["form"] in TABLE_FORMS]
 
 
 def pdf_path(name: str) -> Path:

@@ -1,6 +1,6 @@
 """`make bench`: perfscan and offline peers on the same fixture pages, one table, BENCHMARK.md.
 
-    python -m tests.benchmark.run             # scanned fixtures side by side + born-digital section
+    python -m tests.benchmark.run             # scanned forms side by side + born-digital section
     python -m tests.benchmark.run --quick     # two one-page scans, prints only: a smoke run
     python -m tests.benchmark.run --scaling   # also 1 vs 2 workers and 10/100/500-page documents
     python -m tests.benchmark.run --scaling --sizes 10 40 --no-side-by-side
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import longdoc, scaling
-from .corpus import QUICK, QUICK_DIGITAL, REPO, fixtures_of_kind, manifest
+from .corpus import QUICK, QUICK_DIGITAL, REPO, fixtures_of_kind, manifest, table_forms
 from .perfscan_run import PerfscanRun
 from .report import SystemResult, fixtures_table, labels, machine, systems_table, write_sections
 from .systems import cores, measure_peer, perfscan_result
@@ -30,8 +30,9 @@ INTRO = """# Benchmark: perfscan against offline peers
 
 Made by `make bench` (`python -m tests.benchmark.run`); the scaling sections by
 `python -m tests.benchmark.run --scaling` (slow: hundreds of pages). Every system reads the same
-fixture pages (`fixtures/docs`, rendered at their scan resolution) in its own subprocess, one
-after the other, offline, on the same machine.
+pages — the scanned 自评表 forms of `fixtures/docs` (reports have no indicator table), rendered at
+their scan resolution, and their born-digital twins — in its own subprocess, one after the
+other, offline, on the same machine.
 
 How to read the tables:
 - **s/page** is the time spent on a page once the system is loaded: for the peers, render + read +
@@ -75,9 +76,9 @@ def side_by_side(fixtures: list[str], peers: tuple[str, ...],
     return results, run
 
 
-def section(title: str, results: list[SystemResult], fixtures: list[str]) -> str:
+def section(title: str, command: str, results: list[SystemResult], fixtures: list[str]) -> str:
     return "\n\n".join([
-        f"## {title}", machine(), systems_table(results),
+        f"## {title}", f"{machine()} Command: `{command}`.", systems_table(results),
         "Indicator values found, per fixture:", fixtures_table(results, fixtures, manifest()),
         "Systems:\n" + labels(results),
     ]) + "\n"
@@ -86,7 +87,8 @@ def section(title: str, results: list[SystemResult], fixtures: list[str]) -> str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmark.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}; print, do not write")
-    parser.add_argument("--only", nargs="+", metavar="FIXTURE", help="these scanned fixtures instead of all")
+    parser.add_argument("--only", nargs="+", metavar="FIXTURE",
+                        help="these scanned fixtures instead of every scanned 自评表 form")
     parser.add_argument("--peers", nargs="+", choices=SCAN_PEERS, default=list(SCAN_PEERS))
     parser.add_argument("--no-side-by-side", action="store_true", help="skip the side-by-side sections")
     parser.add_argument("--scaling", action="store_true", help="also 1 vs 2 workers and long documents")
@@ -98,27 +100,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=REPO / "BENCHMARK.md", help="where the tables go")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    scans = list(QUICK) if args.quick else (args.only or fixtures_of_kind("scan"))
+    command = " ".join(["python -m tests.benchmark.run", *(sys.argv[1:] if argv is None else argv)])
+    unknown = set(args.only or []) - set(fixtures_of_kind("scan"))
+    if unknown:
+        parser.error(f"not scanned fixtures: {', '.join(sorted(unknown))} (see fixtures/manifest.json)")
+    scans = list(QUICK) if args.quick else (args.only or table_forms("scan"))
     digital = list(QUICK_DIGITAL) if args.quick else [manifest()[n]["twin"] for n in scans
                                                       if manifest()[n]["twin"] in fixtures_of_kind("born_digital")]
     sections: dict[str, str] = {}
     scan_run = None
     if not args.no_side_by_side:
         results, scan_run = side_by_side(scans, tuple(args.peers), args.timeout_per_page)
-        sections["scanned"] = section("Scanned fixtures", results, scans)
+        sections["scanned"] = section("Scanned fixtures", command, results, scans)
         print(sections["scanned"])
         results, _ = side_by_side(digital, DIGITAL_PEERS, args.timeout_per_page)
-        sections["born-digital"] = section("Born-digital fixtures (text route)", results, digital)
+        sections["born-digital"] = section("Born-digital fixtures (text route)", command, results, digital)
         print(sections["born-digital"])
     if args.scaling:
-        sections.update(scaling_sections(scans, args, scan_run))
+        sections.update(scaling_sections(scans, args, command, scan_run))
     if not (args.quick or args.no_write):
         write_sections(args.markdown, INTRO, SECTIONS, sections)
         print(f"bench: wrote {args.markdown}", file=sys.stderr)
     return 0
 
 
-def scaling_sections(scans: list[str], args: argparse.Namespace, one_worker: PerfscanRun | None) -> dict[str, str]:
+def scaling_sections(scans: list[str], args: argparse.Namespace, command: str,
+                     one_worker: PerfscanRun | None) -> dict[str, str]:
+    """1 vs 2 workers on the scanned fixtures, and long documents of `args.sizes` pages."""
     pages = sum(manifest()[name]["pages"] for name in scans)
     timeout = 300 + args.timeout_per_page * pages
     runs = []
@@ -129,15 +137,15 @@ def scaling_sections(scans: list[str], args: argparse.Namespace, one_worker: Per
         started = _note(f"perfscan --workers {workers} on {pages} pages")
         runs.append(scaling.measure(scans, workers, timeout))
         _note(f"done in {time.monotonic() - started:.0f} s")
-    workers_md = "\n\n".join(["## perfscan with 1 and 2 workers (scanned fixtures)", machine(),
-                               scaling.table(runs)]) + "\n"
+    workers_md = "\n\n".join(["## perfscan with 1 and 2 workers (scanned fixtures)",
+                               f"{machine()} Command: `{command}`.", scaling.table(runs)]) + "\n"
     print(workers_md)
     started = _note(f"long documents of {', '.join(map(str, args.sizes))} pages from {args.source}")
     long_results = longdoc.measure_sizes(args.source, args.sizes, args.timeout_per_page)
     _note(f"done in {time.monotonic() - started:.0f} s")
     long_md = "\n\n".join([
-        f"## perfscan on long documents ({args.source} pages repeated, 1 worker)", machine(),
-        longdoc.table(long_results),
+        f"## perfscan on long documents ({args.source} pages repeated, 1 worker)",
+        f"{machine()} Command: `{command}`.", longdoc.table(long_results),
     ]) + "\n"
     print(long_md)
     return {"workers": workers_md, "long-documents": long_md}
