@@ -33,6 +33,11 @@ class Measured:
     timed_out: bool = False
 
 
+def offline_env() -> dict[str, str]:
+    """The children's environment: nothing may reach for model weights on the network."""
+    return {**os.environ, "PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK": "True", "HF_HUB_OFFLINE": "1"}
+
+
 def _tree_rss(proc: psutil.Process) -> int:
     total = 0
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from pipeline.scoring import score_output
 
 from .corpus import FIXTURES, REPO
-from .measure import Measured, run_measured
+from .measure import Measured, offline_env, run_measured
 from .tokens import Row, rows_from_cells
 
 # The indicator columns of the contract, in table order: the row a person reads.
@@ -51,7 +50,7 @@ def run_perfscan(pdfs: list[Path], out_dir: Path, workers: int, timeout_s: float
                  doc_timeout_s: float = 900.0) -> PerfscanRun:
     argv = [*perfscan_command(), "run", *map(str, pdfs), "--out", str(out_dir), "--workers", str(workers),
             "--force", "--json-log", "--doc-timeout", str(doc_timeout_s), "--memory-limit", "0"]
-    run = PerfscanRun(run_measured(argv, timeout_s, env=dict(os.environ), cwd=REPO))
+    run = PerfscanRun(run_measured(argv, timeout_s, env=offline_env(), cwd=REPO))
     for line in run.measured.stdout.splitlines():
         try:
             event = json.loads(line)

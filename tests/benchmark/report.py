@@ -135,7 +135,8 @@ def comparable_peer(results: list[SystemResult], reference: str = "perfscan") ->
     close = [r for r in peers if r.accuracy.value * 100 >= ours.accuracy.value * 100 - COMPARABLE_POINTS]
     if close:
         return min(close, key=lambda r: r.median_s), f"fastest peer within {COMPARABLE_POINTS:.0f} points or better"
-    return max(peers, key=lambda r: r.accuracy.value), "no peer within 5 points: the most accurate one"
+    why = f"no peer within {COMPARABLE_POINTS:.0f} points: the most accurate one"
+    return max(peers, key=lambda r: r.accuracy.value), why
 
 
 def systems_table(results: list[SystemResult], reference: str = "perfscan") -> str:

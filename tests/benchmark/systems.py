@@ -8,9 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .accuracy import Share, indicator_share
+from .accuracy import indicator_share
 from .corpus import REPO, pdf_path, truth
-from .measure import run_measured
+from .measure import offline_env, run_measured
 from .perfscan_run import PerfscanRun, contract_share, indicator_rows, run_perfscan
 from .report import SystemResult
 from .tokens import Row, Token
@@ -23,19 +23,12 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def offline_env() -> dict[str, str]:
-    """The children's environment: nothing may reach for weights on the network."""
-    return {**os.environ, "PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK": "True", "HF_HUB_OFFLINE": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))}
-
-
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1][:200] if lines else "no output"
 
 
 def _score(result: SystemResult, fixtures: list[str], tables: dict[str, list[Row]], structured: bool) -> None:
-    result.accuracy = Share()
     for name in fixtures:
         share = indicator_share(truth(name), tables.get(name, []), structured)
         result.per_fixture[name] = share
