@@ -98,7 +98,9 @@ class ReadConfig(Section):
     review_confidence: float = Field(0.90, description="a cell read below this confidence needs review")
     ink_threshold: int = Field(60, description="ink level (0 paper … 255 black, against local paper) that counts as ink")
     view_floor: int = Field(20, description="ink level shown as paper in the crops given to the engine")
-    solid_ink: int = Field(180, description="ink level shown as solid black in the crops given to the engine")
+    solid_ink: int = Field(
+        255, description="ink level shown as solid black in the crops given to the engine (lower fattens strokes: 數 for 数)"
+    )
     ruling_min_in: float = Field(
         0.3, description="straight strokes longer than this (inches) are rulings, not text (一 of 12-pt text is ~0.15)"
     )

@@ -3,8 +3,11 @@ the real recognizer end to end on a rendered, scanned form."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import unicodedata
-
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -124,3 +127,92 @@ def test_rapidocr_reads_a_scanned_form_end_to_end():
     assert right >= len(truth) - dashes - 2
     assert all(c.engine == "rapidocr" and 0 <= c.confidence <= 1 for c in grid.cells)
     assert read[(9, 2)].text == "三级指标" and read[(0, 0)].text == "项目名称"
+
+
+# --- fixture benchmark (run on request) ------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _number_fold(text: str) -> str:
+    """A printed figure as the truth records it: no thousands commas, no trailing %."""
+    folded = fold(text).replace("“", '"').replace("”", '"')
+    if re.fullmatch(r"[\d,]+(\.\d+)?%?", folded):
+        folded = folded.replace(",", "").removesuffix("%")
+    return folded
+
+
+def truth_values(truth: dict, repeat_labels: bool) -> tuple[list[str], list[str]]:
+    """(numbers, texts) a scan of the document must yield, one entry per printed cell.
+
+    Merged 一级/二级/权重 cells are counted once per block, and again on a following page only
+    where the form repeats its labels after a page break (`repeat_labels`).
+    """
+    numbers = [v for line in truth["funding"] for k, v in line.items()
+               if k in {"initial_budget", "budget", "executed", "execution_rate", "max_score", "score"} and v]
+    numbers += [v for v in (truth["totals"]["max_score"], truth["totals"]["score"]) if v]
+    texts = [v for k, v in truth["header"].items() if k in {"unit_name", "project_name", "supervising_dept"} and v]
+    previous: dict[str, tuple] = {}
+    for row in truth["indicators"]:
+        for key in ("level1", "level2", "level1_weight"):
+            value, last = row[key], previous.get(key)
+            new_block = last is None or last[1] != value
+            if value and (new_block or (repeat_labels and last[0] != row["page"])):
+                (numbers if key == "level1_weight" else texts).append(value)
+            previous[key] = (row["page"], value)
+        texts += [row[k] for k in ("level3", "target", "actual", "deviation_reason") if row[k]]
+        numbers += [row[k] for k in ("max_score", "score") if row[k]]
+    return numbers, texts
+
+
+@pytest.mark.skipif(not os.environ.get("PERFSCAN_SCAN_BENCH"), reason="set PERFSCAN_SCAN_BENCH=<engine> to run")
+def test_fixture_scan_accuracy_and_speed():
+    """Cell reading of every scanned fixture against its truth, for one engine; prints a summary.
+
+    PERFSCAN_SCAN_BENCH=rapidocr .venv/bin/python -m pytest tests/test_read.py -k fixture -s
+
+    A truth value counts as read when some cell of its document reads exactly that after folding
+    full/half width, whitespace and curly quotes (and, for numbers, thousands commas and a
+    trailing %): the raw reading, before any post-correction.
+    """
+    import resource
+    import time
+
+    from pipeline.config import ImagingConfig
+    from pipeline.imaging import open_document
+
+    engine_name = os.environ["PERFSCAN_SCAN_BENCH"]
+    engine = get_engine(engine_name, OcrConfig())
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    names = [n for n, m in manifest.items() if m["kind"] != "born_digital" and m["form"] in {"project", "unit_overall"}]
+    totals = {"numbers": [0, 0], "texts": [0, 0]}
+    pages = wall = cpu = 0.0
+    misses: list[str] = []
+    for name in names:
+        truth = json.loads((FIXTURES / "truth" / f"{name}.json").read_text(encoding="utf-8"))
+        cells: Counter[str] = Counter()
+        with open_document(FIXTURES / "docs" / f"{name}.pdf", ImagingConfig()) as doc:
+            for info in doc.pages:
+                t_wall, t_cpu = time.perf_counter(), time.process_time()
+                detected = detect_grids(doc.page_image(info.page), GridConfig())
+                for grid in detected.grids:
+                    cells.update(_number_fold(c.text) for c in read_cells(detected.image, grid, engine, ReadConfig()).cells)
+                wall += time.perf_counter() - t_wall
+                cpu += time.process_time() - t_cpu
+                pages += 1
+        numbers, texts = truth_values(truth, manifest[name].get("continuation") == "repeat")
+        for kind, values in (("numbers", numbers), ("texts", texts)):
+            for value in values:
+                key = _number_fold(value)
+                totals[kind][1] += 1
+                if cells[key] > 0:
+                    cells[key] -= 1
+                    totals[kind][0] += 1
+                else:
+                    misses.append(f"{name} {kind}: {value}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n{engine_name}: numbers {totals['numbers'][0]}/{totals['numbers'][1]} "
+          f"({100 * totals['numbers'][0] / totals['numbers'][1]:.2f}%), texts {totals['texts'][0]}/{totals['texts'][1]} "
+          f"({100 * totals['texts'][0] / totals['texts'][1]:.2f}%), {pages:.0f} pages, {wall / pages:.2f} s/page wall, "
+          f"{cpu / pages:.2f} CPU s/page, peak RSS {rss:.0f} MB")
+    print("\n".join(misses))

@@ -27,7 +27,7 @@ from .base import LineResult
 from .models import verified_model_path
 
 _REC_HEIGHT = 48
-_MIN_WH_RATIO = 1.0  # PaddleOCR pads to 320/48; cost is linear in width, and short crops read the same
+_MIN_WH_RATIO = 2.0  # PaddleOCR pads to 320/48; cost is linear in width, but a 2-glyph crop needs some room
 
 
 def session_threads(cfg: OcrConfig, workers: int) -> int:
