@@ -23,7 +23,7 @@ from .forms import FormRecords, build_form
 from .records import Document
 from .rules import load_forms_config
 from .textinput import read_text_file, text_to_grids
-from .types import Cell, PageImage, TableGrid
+from .types import BBox, Cell, PageImage, TableGrid
 
 
 @dataclass(frozen=True)
@@ -154,21 +154,39 @@ def _scan_page(image, cfg: Config) -> tuple[list[TableGrid], bytes, str]:
     detected = detect_grids(image, cfg.grid)
     page_image = detected.image
     grids = [read_cells(page_image, grid, engine, cfg.read) for grid in detected.grids]
-    head = _preamble(page_image, detected.grids, engine)
+    head = _preamble(page_image, detected.grids, engine, cfg)
     ok, buf = cv2.imencode(".jpg", page_image.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return ([head] if head.cells else []) + grids, buf.tobytes() if ok else b"", engine.name
 
 
-def _preamble(page: PageImage, grids: list[TableGrid], engine) -> TableGrid:
-    """OCR of the lines above the first table (title, year): they say which form this is."""
-    top = min((c.bbox.y0 for g in grids for c in g.cells if c.bbox), default=page.image.shape[0])
-    band = page.image[: max(0, top - 2)]
-    if band.shape[0] < 10:
+def _preamble(page: PageImage, grids: list[TableGrid], engine, cfg: Config) -> TableGrid:
+    """The lines above the first table (title, year: they say which form this is), or the whole
+    page when it has no table (a narrative report page).
+
+    Above a table the band is read like one tall cell — text lines found by ink, then recognised —
+    because full-page text detection costs seconds a page and the band holds only a few lines.
+    A page without a table needs detection: its lines' boxes give reading order and paragraphs.
+    """
+    from .read import read_cells
+
+    top = min((c.bbox.y0 for g in grids for c in g.cells if c.bbox), default=None)
+    if top is None:
+        boxes = sorted(engine.detect_lines(page.image), key=lambda b: (b.y0, b.x0))
+        results = engine.recognize([page.image[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]) if boxes else []
+        cells = tuple(
+            Cell(page=page.page, row=i, col=0, text=r.text, confidence=r.confidence, bbox=b, engine=engine.name)
+            for i, (b, r) in enumerate(zip(boxes, results, strict=True))
+        )
+        return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)
+    height, width = page.image.shape[:2]
+    if top < 10:
         return TableGrid(page=page.page, n_rows=0, n_cols=1)
-    boxes = sorted(engine.detect_lines(band), key=lambda b: (b.y0, b.x0))
-    results = engine.recognize([band[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]) if boxes else []
+    band = TableGrid(page=page.page, n_rows=1, n_cols=1,
+                     cells=(Cell(page=page.page, row=0, col=0, bbox=BBox(0, 0, width, max(1, top - 2))),))
+    read = read_cells(page, band, engine, cfg.read).cells[0]
+    lines = [line.strip() for line in read.text.splitlines() if line.strip()]
     cells = tuple(
-        Cell(page=page.page, row=i, col=0, text=r.text, confidence=r.confidence, bbox=b, engine=engine.name)
-        for i, (b, r) in enumerate(zip(boxes, results))
+        Cell(page=page.page, row=i, col=0, text=line, confidence=read.confidence, bbox=read.bbox, engine=engine.name)
+        for i, line in enumerate(lines)
     )
     return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)
