@@ -92,9 +92,12 @@ class CtcDecoder:
         return LineResult(text=text, confidence=round(confidence, 4), alternatives=tuple(ranked))
 
 
-def rec_input(crops: list[np.ndarray]) -> np.ndarray:
-    """PaddleOCR's rec preprocessing for one batch: height 48, width of the widest, zero-padded."""
-    ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
+def rec_input(crops: list[np.ndarray], width_scale: float = 1.0) -> np.ndarray:
+    """PaddleOCR's rec preprocessing for one batch: height 48, width of the widest, zero-padded.
+
+    `width_scale` < 1 narrows every line (recognizer cost is linear in width).
+    """
+    ratios = [width_scale * c.shape[1] / max(c.shape[0], 1) for c in crops]
     width = int(_REC_HEIGHT * max(_MIN_WH_RATIO, *ratios))
     batch = np.zeros((len(crops), 3, _REC_HEIGHT, width), dtype=np.float32)
     for i, (crop, ratio) in enumerate(zip(crops, ratios, strict=True)):
@@ -149,7 +152,8 @@ class RapidOcrEngine:
         results: list[LineResult | None] = [None] * len(crops)
         ready = [as_bgr(c) for c in crops]
         for chunk in width_batches(ready, self.cfg.rec_batch_size, self.cfg.rec_batch_spread):
-            probs = self._rec.run(None, {self._rec_input: rec_input([ready[i] for i in chunk])})[0]
+            batch = rec_input([ready[i] for i in chunk], self.cfg.rec_width_scale)
+            probs = self._rec.run(None, {self._rec_input: batch})[0]
             for row, i in enumerate(chunk):
                 results[i] = self._decoder.decode(probs[row])
         return [r if r is not None else LineResult("", 0.0) for r in results]
