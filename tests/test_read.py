@@ -129,6 +129,22 @@ def test_rapidocr_reads_a_scanned_form_end_to_end():
     assert read[(9, 2)].text == "三级指标" and read[(0, 0)].text == "项目名称"
 
 
+
+@pytest.mark.slow
+def test_paddleocr_reads_a_scanned_page_end_to_end(tmp_path):
+    spec = project_form(4)
+    rendered = render_form(spec, dpi=200)
+    scan = degrade(rendered.image, 200, skew_deg=-0.8, jpeg=70)
+    detected = detect_grids(as_page(scan, 200), GridConfig())
+    engine = get_engine("paddleocr", OcrConfig(threads=1, cache_dir=str(tmp_path)))
+    grid = read_cells(detected.image, detected.grids[0], engine, ReadConfig())
+    truth = {(c.row, c.col): c.text for c in spec.cells}
+    read = {(c.row, c.col): c.text for c in grid.cells}
+    numbers = [k for k, t in truth.items() if t and set(t) <= NUMERIC]
+    assert [read[k] for k in numbers] == [truth[k] for k in numbers]
+    dashes = sum(t == "—" for t in truth.values())
+    assert sum(fold(read[k]) == fold(t) for k, t in truth.items()) >= len(truth) - dashes - 2
+
 # --- fixture benchmark (run on request) ------------------------------------------------------------
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
