@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,3 +383,48 @@ def test_page_without_table_has_no_grid():
     cv2.putText(page, "no table here", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 2, (0, 0, 0), 3)
     cv2.line(page, (100, 300), (1100, 300), (0, 0, 0), 2)  # an underline is not a table
     assert detect_grids(as_page(page, 150), GridConfig()).grids == []
+
+
+@pytest.mark.skipif(not os.environ.get("PERFSCAN_GRID_BENCH"), reason="set PERFSCAN_GRID_BENCH=1 to run")
+def test_fixture_scan_grids_match_their_digital_twins():
+    """Every scanned fixture page's grid against camelot's grid of the born-digital twin (same
+    layout, vector rulings): cells found with the right position and spans. Prints a summary.
+
+    PERFSCAN_GRID_BENCH=1 .venv/bin/python -m pytest tests/test_grid.py -k fixture -s
+    """
+    import json
+    import time
+
+    import pypdfium2 as pdfium
+
+    from pipeline.config import ImagingConfig
+    from pipeline.imaging import open_document
+    from pipeline.textlayer import read_text_tables
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    manifest = json.loads((fixtures / "manifest.json").read_text(encoding="utf-8"))
+    right = total = pages = 0
+    seconds = 0.0
+    for name, entry in manifest.items():
+        if entry["kind"] == "born_digital" or entry["form"] not in {"project", "unit_overall"}:
+            continue
+        twin = fixtures / "docs" / f"{entry['twin']}.pdf"
+        twin_pdf = pdfium.PdfDocument(str(twin))
+        with open_document(fixtures / "docs" / f"{name}.pdf", ImagingConfig()) as doc:
+            for info in doc.pages:
+                truth = read_text_tables(twin, info.page, twin_pdf[info.page - 1].get_height())
+                start = time.process_time()
+                detected = detect_grids(doc.page_image(info.page), GridConfig())
+                seconds += time.process_time() - start
+                pages += 1
+                for k, table in enumerate(truth):
+                    want = {(c.row, c.col, c.rowspan, c.colspan) for c in table.cells}
+                    got = structure(detected.grids[k]) if k < len(detected.grids) else set()
+                    right += len(want & got)
+                    total += len(want)
+                    if want != got:
+                        print(f"{name} p{info.page}: missing {sorted(want - got)} extra {sorted(got - want)}")
+        twin_pdf.close()
+    print(f"grid: {right}/{total} cells right ({100 * right / total:.2f}%), {pages} pages, "
+          f"{seconds / pages:.2f} CPU s/page")
+    assert right / total > 0.99
