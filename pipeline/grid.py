@@ -370,6 +370,9 @@ def build_grid(
     dpi: float,
     cfg: GridConfig,
 ) -> TableGrid | None:
+    """One table from its rulings: every ruling position is a grid line across the table, each
+    slot edge is checked against the edge masks, and slots joined across missing edges become
+    one merged cell. Boxes are the cells' corner points (ruling intersections) in page pixels."""
     gap = cfg.min_cell_in * dpi
     centre_x = float(np.median([(h.t0 + h.t1) / 2 for h in hs]))
     centre_y = float(np.median([(v.t0 + v.t1) / 2 for v in vs]))

@@ -33,7 +33,6 @@ from .types import PageImage
 
 PageKind = Literal["text", "scan", "untrusted_text"]
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 _PDF_MAGIC = b"%PDF-"
 _A4_LONG_SIDE_IN = 11.69
 # A page image whose size at its stated dpi is not a plausible paper size (A5 … A3, long side in
