@@ -172,6 +172,10 @@ class RapidOcrEngine:
                     "Global.use_rec": False,
                     "Global.log_level": "error",
                     "Det.model_path": self._det_path,
+                    # rapidocr's default (short side up to 736) blows a 300-px title band up to
+                    # 4000×736; scan pages already have text at a size the detector reads.
+                    "Det.limit_type": "min",
+                    "Det.limit_side_len": 64,
                     "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
                     "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                 }
