@@ -4,6 +4,7 @@ Long documents are made by concatenating the scanned pages of a fixture over and
 pypdfium2 (page objects are copied, images not re-encoded), so every size reads the same kind
 of page and any growth beyond linear is the pipeline's. The issue's bar: the time for N pages
 within 10% of N/N0 times the time for the smallest size N0, and peak memory flat (within 10%).
+Coming in under linear passes: the smallest document carries the engine's first-page costs.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def measure_sizes(source: str, sizes: list[int], seconds_per_page: float) -> lis
 def table(results: list[LongDocResult]) -> str:
     """Seconds and memory per size, each against linear growth from the smallest size."""
     lines = ["| pages | status | document s | s/page | vs linear from smallest | peak RSS MB (largest process) "
-             "| peak RSS MB (tree) | within 10% of linear | memory flat |",
+             "| peak RSS MB (tree) | at most 10% over linear | memory flat |",
              "|" + "|".join("---" for _ in range(9)) + "|"]
     base = next((r for r in results if r.doc_s), None)
     for r in results:
@@ -74,7 +75,7 @@ def table(results: list[LongDocResult]) -> str:
             f"| {r.pages} | {r.status} | {'—' if r.doc_s is None else f'{r.doc_s:.1f}'} "
             f"| {'—' if r.doc_s is None else f'{r.doc_s / r.pages:.2f}'} "
             f"| {'—' if ratio is None else f'{ratio:.2f}×'} | {r.max_process_mb:.0f} | {r.peak_tree_mb:.0f} "
-            f"| {'—' if ratio is None else ('yes' if abs(ratio - 1) <= LINEAR_TOLERANCE else 'no')} "
+            f"| {'—' if ratio is None else ('yes' if ratio <= 1 + LINEAR_TOLERANCE else 'no')} "
             f"| {'yes' if flat else 'no'} |"
         )
     return "\n".join(lines)

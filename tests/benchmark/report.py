@@ -155,7 +155,7 @@ def systems_table(results: list[SystemResult], reference: str = "perfscan") -> s
         m = r.measured
         name = f"{r.name}" + (f" — failed: {r.error}" if r.error else "")
         lines.append(
-            f"| {name} | {r.pages} | {_num(r.median_s)} | {_num(r.max_s)} | {_num(r.cpu_per_page)} "
+            f"| {name} | {r.pages} | {_num(r.median_s, 2)} | {_num(r.max_s, 2)} | {_num(r.cpu_per_page, 2)} "
             f"| {_num(r.startup_s)} | {_num(m.peak_tree_mb if m else None, 0)} "
             f"| {_num(m.max_process_mb if m else None, 0)} | {_share(r.accuracy)} | {_pct(r.contract)} | {ratio} |"
         )

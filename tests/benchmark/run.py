@@ -52,6 +52,15 @@ How to read the tables:
 - **perfscan median ÷ this**: how many times slower (>1) or faster (<1) perfscan is per page;
   in perfscan's row, against the fastest peer whose accuracy is within 5 points of perfscan's
   or better.
+- **Workers**: batch s/page is wall time / pages, what a user with a folder of scans waits;
+  peak RSS per worker is perfscan's own figure. **Long documents**: one fixture's scan pages
+  repeated into one PDF; the bar is a time within 10% of linear growth from the smallest size
+  and a peak memory within 10% of the smallest size's.
+
+The machine is shared with other work: wall times move with its load (the load average is given
+with each section); CPU s/page moves less. The RapidTable peer needs `rapid-table==1.0.3`,
+installed with `pip install --no-deps` (its metadata asks for numpy<2 and would pull another
+OpenCV; it runs on the project's numpy and OpenCV); without it that row says why it failed.
 """
 
 
