@@ -54,8 +54,8 @@ How to read the tables:
   or better.
 - **Workers**: batch s/page is wall time / pages, what a user with a folder of scans waits;
   peak RSS per worker is perfscan's own figure. **Long documents**: one fixture's scan pages
-  repeated into one PDF; the bar is a time within 10% of linear growth from the smallest size
-  and a peak memory within 10% of the smallest size's.
+  repeated into one PDF; the bar is a time at most 10% over linear growth from the smallest
+  size and a peak memory (largest process) within 10% of the smallest size's.
 
 The machine is shared with other work: wall times move with its load (the load average is given
 with each section); CPU s/page moves less. The RapidTable peer needs `rapid-table==1.0.3`,
