@@ -22,7 +22,6 @@ import base64
 import io
 import posixpath
 from dataclasses import dataclass, field
-from decimal import Decimal
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -31,6 +30,7 @@ from PIL import Image
 
 from .config import ReadConfig
 from .export import atomic_write
+from .export import cell as _csv_text  # values shown exactly as the CSVs write them
 from .records import Correction, Document, Finding, Provenance
 from .rules import Ref, provenance_of, value_of
 
@@ -92,14 +92,6 @@ def write_review(out_dir: Path, docs: list[Document], review_confidence: float =
 # what to show
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
 def _where(doc: Document, ref: Ref) -> str:
     label = FIELD_LABELS.get(ref.field, ref.field)
     if ref.part == "indicator":
@@ -125,8 +117,8 @@ def collect(doc: Document, review_confidence: float) -> Review:
             value = value_of(doc, ref)
             if ref.part == "fact":
                 fact = next(f for f in doc.facts if f.key == ref.key)
-                value = f"{_text(fact.value)} {fact.unit} — {fact.text}"
-            cell = cells[ref] = FlaggedCell(ref, _where(doc, ref), _text(value), provenance_of(doc, ref))
+                value = f"{_csv_text(fact.value)} {fact.unit} — {fact.text}"
+            cell = cells[ref] = FlaggedCell(ref, _where(doc, ref), _csv_text(value), provenance_of(doc, ref))
         if why and why not in cell.why:
             cell.why.append(why)
         return cell
@@ -391,7 +383,7 @@ def _correction_table(corrections: list[Correction]) -> str:
     rows = ["<tr><th>page</th><th>row</th><th>field</th><th>kind</th><th>raw</th><th>corrected</th></tr>"]
     for c in corrections:
         rows.append(
-            f"<tr><td>{_text(c.page)}</td><td>{_text(c.seq)}</td><td>{escape(c.field)}</td><td>{escape(c.kind)}</td>"
+            f"<tr><td>{_csv_text(c.page)}</td><td>{_csv_text(c.seq)}</td><td>{escape(c.field)}</td><td>{escape(c.kind)}</td>"
             f'<td class="raw">{escape(c.raw)}</td><td class="raw">{escape(c.corrected)}</td></tr>'
         )
     return "<table>" + "\n".join(rows) + "</table>"
@@ -444,7 +436,7 @@ def _index(reviews: list[Review]) -> str:
             rows.append(
                 f'<tr><td><a href="{escape(d.doc_id)}.html">{escape(_doc_title(d))}</a>'
                 f"<br><small>{escape(d.doc_id)}</small></td><td>{escape(d.header.form_type)}</td>"
-                f"<td>{_text(d.header.year)}</td><td>{escape(Path(d.source_path).name)}</td>"
+                f"<td>{_csv_text(d.header.year)}</td><td>{escape(Path(d.source_path).name)}</td>"
                 f'<td class="error">{d.n_errors}</td><td class="warning">{d.n_warnings}</td>'
                 f"<td>{len(r.cells)}</td><td>{escape(d.message)}</td></tr>"
             )
