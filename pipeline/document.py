@@ -11,6 +11,7 @@ are handed to export (as JPEG bytes) so the review page can show the evidence.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +29,14 @@ from .types import BBox, Cell, PageImage, TableGrid
 
 @dataclass(frozen=True)
 class ProcessedDocument:
+    """A document's record, and the JPEGs of its scanned pages that were not handed out as they
+    were made (see `process_file`'s `page_images`)."""
+
     document: Document
     page_jpegs: dict[int, bytes] = field(default_factory=dict)
+
+
+PageImageSink = Callable[[int, bytes], None]
 
 
 def file_sha256(path: Path) -> str:
@@ -96,13 +103,19 @@ def import_text(path: Path, cfg: Config) -> ProcessedDocument:
     return ProcessedDocument(finish(doc, cfg))
 
 
-def process_file(path: Path, cfg: Config) -> ProcessedDocument:
-    """`perfscan run`: a PDF or image, page by page through the route its kind calls for."""
+def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = None) -> ProcessedDocument:
+    """`perfscan run`: a PDF or image, page by page through the route its kind calls for.
+
+    Each scanned page's review JPEG (~0.4 MB at 200 dpi) goes to `page_images(page, jpeg)` as soon
+    as it is made, so a 500-page document does not hold 500 of them until its end; without a sink
+    they are returned in `ProcessedDocument.page_jpegs`.
+    """
     from .imaging import open_document
 
     sha = file_sha256(path)
     grids: list[TableGrid] = []
     jpegs: dict[int, bytes] = {}
+    scanned: list[int] = []
     engines: set[str] = set()
     with open_document(path, cfg.imaging) as source:
         for info in source.pages:
@@ -112,14 +125,18 @@ def process_file(path: Path, cfg: Config) -> ProcessedDocument:
             else:
                 page_grids, jpeg, engine = _scan_page(source.page_image(info.page), cfg)
                 grids.extend(page_grids)
-                jpegs[info.page] = jpeg
+                if page_images is None:
+                    jpegs[info.page] = jpeg
+                else:
+                    page_images(info.page, jpeg)
+                scanned.append(info.page)
                 engines.add(engine)
         n_pages = source.n_pages
     if not any(g.cells for g in grids):
         raise DocumentError("no table or text found on any page (blank pages, or not a form)")
     records = build_form(grids)
     doc = _document(path, sha, n_pages, records, engine="+".join(sorted(engines)))
-    doc = doc.model_copy(update={"page_images": {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in jpegs}})
+    doc = doc.model_copy(update={"page_images": {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in scanned}})
     return ProcessedDocument(finish(doc, cfg), jpegs)
 
 
