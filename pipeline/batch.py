@@ -5,7 +5,11 @@
 
 Only this coordinator writes to the output folder, one document at a time: the page images, then
 the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
-it is done. The CSVs are rebuilt from all records at the end (when any record changed) and each is
+it is done. Page images arrive while their document still runs (a worker streams each as it is
+made) and are written at once under their final names; images no record names — of a document
+that failed, timed out, lost its worker or was interrupted, or pages a redone document no longer
+has — are removed when it is committed, when the run stops, or (after a kill) when the next run
+starts. The CSVs are rebuilt from all records at the end (when any record changed) and each is
 swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
 row. A lock file keeps a second run (an overlapping cron job) out of the same output folder.
@@ -22,6 +26,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +37,15 @@ from pathlib import Path
 from .config import DEFAULT_CONFIG, BatchConfig, Config
 from .errors import UsageError
 from .executors import DaskExecutor, Executor, LocalExecutor
-from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
+from .export import (
+    CSV_COLUMNS,
+    atomic_write,
+    load_records,
+    page_image_name,
+    page_image_names,
+    rebuild_tables,
+    write_record,
+)
 from .inputs import (
     PDF_AND_IMAGES,
     TEXT_EXTRACTIONS,
@@ -141,7 +154,7 @@ def run_batch(
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
     with _exclusive(out_dir):
-        _remove_temp_files(out_dir)
+        _remove_leftovers(out_dir)
         state = StateStore(out_dir / STATE_FILE)
         try:
             return _Batch(out_dir, cfg, command, state, force, xlsx, mode).run(paths)
@@ -163,6 +176,10 @@ class _Batch:
         self.progress = Progress(mode, cfg.batch.progress_every)
         self._notes: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
         self._changed = False
+        # doc_id → page images written in this run whose record is not committed yet. Filled by
+        # the executor's threads (`_write_page`), emptied by the commit.
+        self._streamed: dict[str, set[str]] = {}
+        self._streamed_lock = threading.Lock()
 
     def run(self, paths: list[Path]) -> BatchSummary:
         start = time.monotonic()
@@ -298,15 +315,46 @@ class _Batch:
     def _execute(self, plan: _Plan) -> None:
         executor = _executor(self.cfg.batch)
         try:
-            for outcome in executor.outcomes(plan.tasks):
+            for outcome in executor.outcomes(plan.tasks, self._write_page):
                 self._commit(outcome, *plan.pending[outcome.task.sha256])
         finally:
             executor.close()
+            for doc_id in list(self._streamed):  # interrupted: documents that will not be committed
+                self._drop_stale_pages(doc_id, self._referenced_pages(doc_id))
+
+    def _write_page(self, task: Task, page: int, jpeg: bytes) -> None:
+        """A page image streamed from a worker (on an executor thread): written at once, under the
+        name its record will give it. Noted first, so that a write cut short is cleaned up too."""
+        doc_id = task.sha256[:16]
+        name = page_image_name(doc_id, page)
+        with self._streamed_lock:
+            self._streamed.setdefault(doc_id, set()).add(name)
+        atomic_write(self.out_dir / name, jpeg)
+
+    def _drop_stale_pages(self, doc_id: str, keep: set[str], whole_folder: bool = False) -> None:
+        """Remove the page images of `doc_id` written in this run (or, `whole_folder`, all of its
+        images in the folder) that are not in `keep`, the pages its record names."""
+        with self._streamed_lock:
+            names = self._streamed.pop(doc_id, set())
+        if whole_folder:
+            names |= page_image_names(self.out_dir, doc_id)
+        for name in names - keep:
+            (self.out_dir / name).unlink(missing_ok=True)
+
+    def _referenced_pages(self, doc_id: str) -> set[str]:
+        """The page images the committed record of `doc_id` names (none without a record)."""
+        try:
+            data = (self.out_dir / "records" / f"{doc_id}.json").read_bytes()
+        except FileNotFoundError:
+            return set()
+        return set(Document.model_validate_json(data).page_images.values())
 
     def _commit(self, outcome: Outcome, path: Path, source: SourceRow) -> None:
         task = outcome.task
         name = display_path(path)
         if outcome.failure == "cancelled":
+            doc_id = task.sha256[:16]
+            self._drop_stale_pages(doc_id, self._referenced_pages(doc_id))
             return
         if outcome.result is not None and outcome.failure in (None, "input"):
             doc = outcome.result.document.model_copy(update={"source_path": name})
@@ -317,7 +365,11 @@ class _Batch:
             doc = _failed(path, outcome.reason, task.sha256)
             jpegs = {}
         self._outputs_change()
+        redone = (self.out_dir / "records" / f"{doc.doc_id}.json").exists()
         write_record(self.out_dir, doc, jpegs)
+        # Before the state row: a kill in between leaves the document not done, so redone and
+        # cleaned next time. A redone document may have had pages this attempt does not name.
+        self._drop_stale_pages(doc.doc_id, set(doc.page_images.values()), whole_folder=redone)
         row = DocumentRow(
             sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
             failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
@@ -511,9 +563,17 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _remove_temp_files(out_dir: Path) -> None:
-    """Temp files of atomic writes that a killed run left behind (`.NAME.XXXX.tmp`)."""
+def _remove_leftovers(out_dir: Path) -> None:
+    """Temp files of atomic writes that a killed run left behind (`.NAME.XXXX.tmp`), and page
+    images it streamed for documents it never committed (no record names their doc_id)."""
     for folder in (out_dir, out_dir / "records", out_dir / "pages"):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
+    pages = out_dir / "pages"
+    if not pages.is_dir():
+        return
+    recorded = {p.stem for p in (out_dir / "records").glob("*.json")}
+    for image in pages.glob("*-p*.jpg"):
+        if image.name.rpartition("-p")[0] not in recorded:
+            image.unlink(missing_ok=True)

@@ -14,24 +14,29 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Protocol
 
 from .errors import UsageError
-from .workers import Limits, Outcome, Task, WorkerPool, run_in_local_pool
+from .workers import Limits, Outcome, PageSink, Task, WorkerPool, run_in_local_pool
 
 
 class Executor(Protocol):
-    def outcomes(self, tasks: list[Task]) -> Iterator[Outcome]: ...
+    def outcomes(self, tasks: list[Task], pages: PageSink) -> Iterator[Outcome]:
+        """Run `tasks`; page images that come in while a document runs go to `pages`."""
+        ...
 
     def close(self) -> None: ...
 
 
 class LocalExecutor:
-    """`workers` supervised worker processes; one coordinator thread waits on each busy one."""
+    """`workers` supervised worker processes; one coordinator thread waits on each busy one.
+
+    Page images reach `pages` on those threads, as soon as a worker sends them.
+    """
 
     def __init__(self, limits: Limits, workers: int):
         self._pool = WorkerPool(limits)
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfscan-supervisor")
 
-    def outcomes(self, tasks: list[Task]) -> Iterator[Outcome]:
-        futures = [self._threads.submit(self._pool.run, task) for task in tasks]
+    def outcomes(self, tasks: list[Task], pages: PageSink) -> Iterator[Outcome]:
+        futures = [self._threads.submit(self._pool.run, task, pages) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
 
@@ -41,7 +46,11 @@ class LocalExecutor:
 
 
 class DaskExecutor:
-    """Tasks on the Dask cluster at `address`; perfscan must be installed on its workers."""
+    """Tasks on the Dask cluster at `address`; perfscan must be installed on its workers.
+
+    Page images do not stream to the coordinator here: each travels back inside its document's
+    result (`ProcessedDocument.page_jpegs`, see `run_in_local_pool`), so `pages` is not called.
+    """
 
     def __init__(self, limits: Limits, address: str, connect_timeout: float = 30.0):
         from distributed import Client
@@ -53,7 +62,7 @@ class DaskExecutor:
             raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc})") from exc
         self._futures: list = []
 
-    def outcomes(self, tasks: list[Task]) -> Iterator[Outcome]:
+    def outcomes(self, tasks: list[Task], pages: PageSink) -> Iterator[Outcome]:
         from distributed import as_completed as dask_completed
 
         # Keys are unique per run: two batches on one cluster with different settings must never

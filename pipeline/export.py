@@ -99,6 +99,18 @@ def csv_bytes(name: str, rows: list[dict[str, object]]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
+def page_image_name(doc_id: str, page: int) -> str:
+    """A page image's path in the output folder, relative to it: the name the document's record
+    gives it in `page_images`, so a page that arrives before its record is written where the
+    record will point."""
+    return f"pages/{doc_id}-p{page}.jpg"
+
+
+def page_image_names(out_dir: Path, doc_id: str) -> set[str]:
+    """The page images of `doc_id` in the output folder, as relative names."""
+    return {f"pages/{p.name}" for p in (out_dir / "pages").glob(f"{doc_id}-p*.jpg")}
+
+
 def write_record(out_dir: Path, doc: Document, page_jpegs: dict[int, bytes] | None = None) -> None:
     """A document's own files: its page images (for review) then its record, the commit point."""
     for page, data in (page_jpegs or {}).items():

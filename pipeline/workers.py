@@ -16,12 +16,19 @@ watchdog on RSS rather than RLIMIT_AS: onnxruntime, OpenCV and glibc's per-threa
 far more address space than they touch, so an address-space limit fails healthy documents. A
 worker is replaced after `max_docs` documents, or sooner when its memory at rest passes half the
 ceiling, so memory stays flat over a long night. A worker whose coordinator dies exits by itself.
+
+A scanned page's review image is sent to the coordinator as its own message as soon as it is made
+(when the process function takes a `page_images` sink), not kept for the document's reply: a
+500-page document would otherwise hold 500 JPEGs in the worker, again as the pickled reply, and
+again in the coordinator. Those messages arrive under the same deadline and memory watch as the
+reply; the coordinator hands each to the `PageSink` it was given.
 """
 
 from __future__ import annotations
 
 import atexit
 import importlib
+import inspect
 import os
 import pickle
 import resource
@@ -35,7 +42,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -59,7 +66,9 @@ class Task:
 
     `process` names the function (`module:function`, taking a path and the config, returning a
     `ProcessedDocument`) that the worker imports and calls; the coordinator never imports the
-    stages, so a run with nothing to do starts fast.
+    stages, so a run with nothing to do starts fast. A function that makes page images takes them
+    out through a `page_images` keyword (a `(page, jpeg)` callable); the worker passes one only to
+    a function whose signature has it.
     """
 
     path: Path  # absolute: a Dask worker elsewhere reads it from the same shared folder
@@ -79,6 +88,10 @@ class Limits:
     max_docs: int
     start_timeout: float
     threads: int
+
+
+# Coordinator side: (task, 1-based page, JPEG bytes) of a page image that arrived from a worker.
+PageSink = Callable[[Task, int, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,14 @@ class _Setup:
 @dataclass(frozen=True)
 class _Ready:
     """The worker has imported what it needs and waits for tasks."""
+
+
+@dataclass(frozen=True)
+class _PageImage:
+    """One page's review image, sent while the document is still being processed."""
+
+    page: int
+    jpeg: bytes
 
 
 @dataclass(frozen=True)
@@ -187,35 +208,46 @@ class _Worker:
         return total
 
     def receive(self, deadline: float, cancelled: Callable[[], bool], what: str = "document") -> object:
-        """The next message, watching the clock, the memory ceiling and cancellation meanwhile."""
+        """The next message, watching the clock, the memory ceiling and cancellation meanwhile.
+
+        A page image is only handed over after the limits are checked, so a worker that streams
+        pages without pause is still stopped at its deadline; a reply that is already in is
+        taken even at the deadline, as the document is done.
+        """
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         while True:
             message = self._take_message()
+            if message is not None and not isinstance(message, _PageImage):
+                return message
+            self._enforce(deadline, cancelled, what)
             if message is not None:
                 return message
-            now = time.monotonic()
-            if now >= deadline:
-                limit = self.limits.start_timeout if what == "start" else self.limits.timeout
-                self.kill()
-                if what == "start":
-                    raise _Stopped("crash", f"the worker process did not start within {limit:g} s")
-                raise _Stopped("timeout", f"took longer than {limit:g} s (--doc-timeout); its worker was stopped")
-            if cancelled():
-                self.kill()
-                raise _Stopped("cancelled", "the batch was interrupted before this document finished")
-            ceiling = self.limits.memory_bytes
-            used = self.rss()
-            if ceiling and what != "start" and used > ceiling:
-                self.kill()
-                raise _Stopped("memory", f"used {used / 2**20:.0f} MB, over the memory limit of "
-                                         f"{ceiling / 2**20:.0f} MB (--memory-limit); its worker was stopped")
-            ready, _, _ = select.select([fd], [], [], min(_POLL, max(0.0, deadline - now)))
+            ready, _, _ = select.select([fd], [], [], min(_POLL, max(0.0, deadline - time.monotonic())))
             if ready:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     raise self._died()
                 self._buffer += chunk
+
+    def _enforce(self, deadline: float, cancelled: Callable[[], bool], what: str) -> None:
+        """Kill the worker and raise `_Stopped` if it is past its deadline or ceiling, or cancelled."""
+        if time.monotonic() >= deadline:
+            limit = self.limits.start_timeout if what == "start" else self.limits.timeout
+            self.kill()
+            if what == "start":
+                raise _Stopped("crash", f"the worker process did not start within {limit:g} s")
+            raise _Stopped("timeout", f"took longer than {limit:g} s (--doc-timeout); its worker was stopped")
+        if cancelled():
+            self.kill()
+            raise _Stopped("cancelled", "the batch was interrupted before this document finished")
+        ceiling = self.limits.memory_bytes
+        if ceiling and what != "start":
+            used = self.rss()
+            if used > ceiling:
+                self.kill()
+                raise _Stopped("memory", f"used {used / 2**20:.0f} MB, over the memory limit of "
+                                         f"{ceiling / 2**20:.0f} MB (--memory-limit); its worker was stopped")
 
     def _take_message(self) -> object | None:
         if len(self._buffer) < _HEADER.size:
@@ -298,15 +330,21 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closing = threading.Event()
 
-    def run(self, task: Task) -> Outcome:
-        """Process one document in a worker; never raises: every failure is an `Outcome`."""
+    def run(self, task: Task, pages: PageSink) -> Outcome:
+        """Process one document in a worker; never raises: every failure is an `Outcome`.
+
+        Its page images go to `pages` as they arrive, on the calling thread; an exception there
+        (a full disk) fails this document and replaces its worker.
+        """
         started_at = time.time()
         start = time.monotonic()
+        deadline = start + self.limits.timeout
         worker: _Worker | None = None
         try:
             worker = self._checkout()
             worker.send(task)
-            reply = worker.receive(time.monotonic() + self.limits.timeout, self._closing.is_set)
+            while isinstance(reply := worker.receive(deadline, self._closing.is_set), _PageImage):
+                pages(task, reply.page, reply.jpeg)
         except _Stopped as stop:
             peak = 0
             if worker is not None:
@@ -357,12 +395,21 @@ def run_in_local_pool(task: Task, limits: Limits) -> Outcome:
 
     So a document on a Dask cluster has the same time limit, memory ceiling and crash isolation as
     a local one, and a hang or a segfault costs one worker process, never the Dask worker itself.
+    Only the coordinator writes outputs, and it is on another machine: the page images that stream
+    in here are gathered into the result's `page_jpegs` and travel back with it, so on Dask one
+    document's images are in memory at once (on this Dask worker, then in the coordinator until
+    it commits them). A failed document's images are dropped here.
     """
     with _pools_lock:
         pool = _pools.get(limits)
         if pool is None:
             pool = _pools[limits] = WorkerPool(limits)
-    return pool.run(task)
+    gathered: dict[int, bytes] = {}
+    outcome = pool.run(task, lambda _task, page, jpeg: gathered.__setitem__(page, jpeg))
+    if not gathered or outcome.result is None:
+        return outcome
+    result = replace(outcome.result, page_jpegs={**outcome.result.page_jpegs, **gathered})
+    return replace(outcome, result=result)
 
 
 @atexit.register
@@ -391,7 +438,8 @@ def _read(stream: BinaryIO) -> object | None:
 
 def _write(stream: BinaryIO, message: object) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    stream.write(_HEADER.pack(len(data)))
+    stream.write(data)  # not header + data: that would copy a large reply once more
     stream.flush()
 
 
@@ -410,19 +458,34 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
-def resolve(reference: str) -> Callable[[Path, Config], ProcessedDocument]:
+def resolve(reference: str) -> Callable[..., ProcessedDocument]:
     """`module:function` → the function (imported once per worker)."""
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
-def _execute(task: Task) -> _Reply:
+def _takes_page_images(function: Callable[..., object]) -> bool:
+    """Does the process function hand page images out through a `page_images` keyword?"""
+    try:
+        return "page_images" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _execute(task: Task, channel: BinaryIO) -> _Reply:
     start = time.monotonic()
     result: ProcessedDocument | None = None
     failure: FailureKind | None = None
     reason = ""
     try:
-        result = resolve(task.process)(task.path, task.cfg)
+        function = resolve(task.process)
+        if _takes_page_images(function):
+            def send_page(page: int, jpeg: bytes) -> None:
+                _write(channel, _PageImage(page, jpeg))
+
+            result = function(task.path, task.cfg, page_images=send_page)
+        else:
+            result = function(task.path, task.cfg)
         if result.document.status == "failed":
             failure, reason = "input", result.document.message
     except DocumentError as exc:
@@ -469,7 +532,7 @@ def main() -> int:
     _write(channel, _Ready())
     while (task := _read(tasks)) is not None:
         assert isinstance(task, Task)
-        reply = _execute(task)
+        reply = _execute(task, channel)
         try:
             _write(channel, reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:

@@ -1,6 +1,7 @@
 """Inputs for the batch tests, made in temp folders: small text forms, hand-built and altered PDFs,
 and process functions that misbehave on purpose (hang, eat memory, crash) for the isolation tests.
 
+`paged` stands in for a scanned document: it streams page images the way `process_file` does.
 The misbehaving functions live here, at module level, because a worker process receives the
 process function by name (`tests.batchfiles:hostile`) and imports it; the production code has no
 test hooks. Everything written here goes under the folder a test gives.
@@ -14,10 +15,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import Config
@@ -342,3 +345,43 @@ def whoami(path: Path, cfg: Config) -> ProcessedDocument:
     result = import_text(path, cfg)
     facts = {"pid": os.getpid(), "ocr_threads": cfg.ocr.threads, "omp": os.environ.get("OMP_NUM_THREADS")}
     return ProcessedDocument(result.document.model_copy(update={"message": json.dumps(facts)}))
+
+
+PAGES = 3  # page images `paged` makes for each document
+
+
+def page_jpeg(page: int) -> bytes:
+    """The small JPEG `paged` sends for `page`: the same bytes every time, different per page."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (40, 30), 40 * page % 256).save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None]) -> ProcessedDocument:
+    """import-text as if the file were a 3-page scan: each page's image goes out through
+    `page_images` as it is made, and the record names them. After its pages, a file named `die-`
+    kills its own worker and `hang-` hangs; `endless-` sends pages without end (a quarter
+    second apart), `hog-` does too, faster, eating 64 MB a page; `slow-` takes a second a page."""
+    name = path.name
+    endless = name.startswith(("endless-", "hog-"))
+    pause = {"slow-": 1.0, "endless-": 0.25, "hog-": 0.1}.get(name[: name.find("-") + 1], 0.0)
+    hoard: list[bytes] = []
+    page = 0
+    while page < PAGES or endless:
+        page += 1
+        page_images(page, page_jpeg(page))
+        if name.startswith("hog-"):
+            hoard.append(b"\x01" * (64 << 20))  # touched pages: resident, not just reserved
+        time.sleep(pause)
+    if name.startswith("die-"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif name.startswith("hang-"):
+        time.sleep(3600)
+    result = import_text(path, cfg)
+    doc = result.document
+    names = {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in range(1, PAGES + 1)}
+    return ProcessedDocument(doc.model_copy(update={"page_images": names}))

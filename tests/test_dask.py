@@ -1,5 +1,5 @@
-"""The Dask executor on a loopback LocalCluster: the same outputs, byte for byte, as local workers,
-and the same isolation (a document that hangs on a Dask worker fails alone)."""
+"""The Dask executor on a loopback LocalCluster: the same outputs, byte for byte, as local workers
+(page images included), and the same isolation (a document that hangs on a Dask worker fails alone)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pipeline.config import load_config
 from pipeline.export import CSV_COLUMNS
 from pipeline.inputs import TEXT_EXTRACTIONS
 from pipeline.workers import close_local_pools
-from tests.batchfiles import BORN_DIGITAL, fixture, output_files, read_csv, text_form, write_text_forms
+from tests.batchfiles import BORN_DIGITAL, PAGES, fixture, output_files, read_csv, text_form, write_text_forms
 
 distributed = pytest.importorskip("distributed")
 
@@ -48,3 +48,17 @@ def test_a_hang_on_a_dask_worker_fails_only_its_document(tmp_path, scheduler):
     summary = run_batch([inputs], tmp_path / "out", cfg, hostile)
     assert time.monotonic() - start < 60
     assert summary.failures == {"timeout": 1} and summary.statuses["ok"] == 2
+
+
+def test_page_images_come_back_with_their_document_from_dask(tmp_path, scheduler):
+    """On Dask the images travel inside the result; the folder ends up as a local run leaves it."""
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 2)
+    (inputs / "die-1.txt").write_text(text_form("半路死掉的单位"), encoding="utf-8")
+    paged = Command("paged", "tests.batchfiles:paged", "text", TEXT_EXTRACTIONS)
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    run_batch([inputs], local, load_config(None, {}), paged)
+    run_batch([inputs], dask, load_config(None, {"batch": {"executor": "dask", "scheduler": scheduler}}), paged)
+    pages = {name for name in output_files(local) if name.startswith("pages/")}
+    assert len(pages) == 2 * PAGES  # the two good documents' pages, none of the one that died
+    assert output_files(dask) == output_files(local)
