@@ -4,13 +4,17 @@ Both hand back `Outcome`s in completion order and never write anything: the coor
 each outcome itself, so the state and output guarantees are the same whichever executor ran it.
 On a Dask worker the document still runs in a supervised worker process of that machine
 (`workers.run_in_local_pool`), with the same time limit, memory ceiling and crash isolation.
+
+Neither keeps an outcome once it is handed back: over a night of thousands of documents the
+coordinator holds the documents in flight, not every document done so far.
 """
 
 from __future__ import annotations
 
+import queue
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from .errors import UsageError
@@ -36,9 +40,17 @@ class LocalExecutor:
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfscan-supervisor")
 
     def outcomes(self, tasks: list[Task], pages: PageSink) -> Iterator[Outcome]:
-        futures = [self._threads.submit(self._pool.run, task, pages) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+        # Outcomes come through a queue, not as the futures' results: a future keeps its result
+        # for as long as the future is referenced, i.e. until the whole batch is done.
+        done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+
+        def run(task: Task) -> None:
+            done.put(self._pool.run(task, pages))
+
+        for task in tasks:
+            self._threads.submit(run, task)
+        for _ in tasks:
+            yield done.get()
 
     def close(self) -> None:
         self._pool.close()
@@ -60,7 +72,7 @@ class DaskExecutor:
             self._client = Client(address, timeout=connect_timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc})") from exc
-        self._futures: list = []
+        self._pending: dict = {}  # future → task, until its outcome is handed back
 
     def outcomes(self, tasks: list[Task], pages: PageSink) -> Iterator[Outcome]:
         from distributed import as_completed as dask_completed
@@ -68,19 +80,21 @@ class DaskExecutor:
         # Keys are unique per run: two batches on one cluster with different settings must never
         # share a result because their documents have the same content.
         run = uuid.uuid4().hex[:12]
-        by_future = {
+        self._pending = {
             self._client.submit(run_in_local_pool, task, self._limits, key=f"perfscan-{run}-{task.sha256[:16]}"): task
             for task in tasks
         }
-        self._futures = list(by_future)
-        for future in dask_completed(by_future, loop=self._client.loop):
-            task = by_future[future]
+        for future in dask_completed(list(self._pending), loop=self._client.loop):
+            task = self._pending.pop(future)
             try:
-                yield future.result()
+                outcome = future.result()
             except Exception as exc:  # noqa: BLE001 — a lost Dask worker fails this document, not the batch
-                yield Outcome(task, None, "crash", f"the Dask task failed: {exc!r}")
+                outcome = Outcome(task, None, "crash", f"the Dask task failed: {exc!r}")
+            # Released, the cluster drops the result (the document and its page images) at once.
+            future.release()
+            yield outcome
 
     def close(self) -> None:
-        if self._futures:
-            self._client.cancel(self._futures)
+        if self._pending:
+            self._client.cancel(list(self._pending))
         self._client.close()

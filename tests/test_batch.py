@@ -7,6 +7,8 @@ in-process (the workers import it by name), so production code carries no test h
 from __future__ import annotations
 
 import fcntl
+import gc
+import hashlib
 import json
 import os
 import random
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import psutil
@@ -22,7 +25,9 @@ import pytest
 from pipeline.batch import LOCK_FILE, Command, run_batch, text_import
 from pipeline.cli import main
 from pipeline.config import load_config
+from pipeline.executors import LocalExecutor
 from pipeline.inputs import TEXT_EXTRACTIONS
+from pipeline.workers import Limits, Task
 from tests.batchfiles import INDICATORS_PER_FORM, REPO, output_files, read_csv, text_form, write_text_forms
 
 
@@ -145,6 +150,27 @@ def test_workers_are_recycled_and_share_the_cores(tmp_path):
     out2 = tmp_path / "out2"
     run_batch([inputs], out2, config(workers=2), whoami)
     assert {json.loads(r["message"])["ocr_threads"] for r in read_csv(out2 / "documents.csv")} == {max(1, cores // 2)}
+
+
+def test_the_coordinator_keeps_no_document_it_has_handed_on(tmp_path):
+    """Over a night of thousands of documents the coordinator's memory holds those in flight,
+    not every one done so far: an outcome is gone once the batch has committed it."""
+    paths = write_text_forms(tmp_path / "in", 4)
+    cfg = config()
+    tasks = [Task(p, hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size, p.stat().st_mtime_ns, cfg,
+                  "pipeline.document:import_text") for p in paths]
+    executor = LocalExecutor(Limits(timeout=60, memory_bytes=0, max_docs=10, start_timeout=60, threads=1), 1)
+    handed_on = []
+    try:
+        for outcome in executor.outcomes(tasks, lambda *page: None):
+            assert outcome.result is not None
+            handed_on.append(weakref.ref(outcome.result))
+            del outcome
+            gc.collect()
+            assert [ref() for ref in handed_on] == [None] * len(handed_on)
+    finally:
+        executor.close()
+    assert len(handed_on) == 4
 
 
 def test_one_run_per_output_folder(tmp_path):
