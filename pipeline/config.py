@@ -76,7 +76,10 @@ class GridConfig(Section):
 
 class OcrConfig(Section):
     engine: str = Field("rapidocr", description="OCR engine name (see `pipeline.ocr.registry`)")
-    threads: int = Field(0, description="onnxruntime intra-op threads; 0 = cores / workers")
+    threads: int = Field(
+        0, description="recognizer threads per worker (rapidocr: batches read at once; paddleocr: onnxruntime "
+        "intra-op threads); 0 = cores / workers"
+    )
     model_dirs: dict[str, str] = Field(
         default_factory=dict, description="paddleocr only: your own det/rec model folders (keys det, rec)"
     )

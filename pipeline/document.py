@@ -1,21 +1,21 @@
-"""One document end to end: `process_document` chains the stages; the batch never sees them.
+"""One document end to end: `process_file` (and `import_text`) chain the stages; the batch never sees them.
 
     path ─► pages (text layer | scan) ─► TableGrid per table ─► forms ─► assess (repair, rules,
     status) ─► Document
 
 Only this module decides which route a page takes: a trustworthy text layer goes through camelot,
-a scan or an untrusted OCR layer goes through grid detection and OCR. Page images of scanned pages
-are handed to export (as JPEG bytes) so the review page can show the evidence.
+a scan or an untrusted OCR layer goes through grid detection and OCR (`scanpage`). Page images of
+scanned pages are handed to export (as JPEG bytes) so the review page can show the evidence.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import cv2
+from typing import TYPE_CHECKING
 
 from .assess import assess
 from .config import DEFAULT_CONFIG, Config
@@ -24,7 +24,10 @@ from .forms import FormRecords, build_form
 from .records import Document
 from .rules import load_forms_config
 from .textinput import read_text_file, text_to_grids
-from .types import BBox, Cell, PageImage, TableGrid
+from .types import Cell, TableGrid
+
+if TYPE_CHECKING:
+    from .imaging import PageInfo
 
 
 @dataclass(frozen=True)
@@ -111,26 +114,41 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     they are returned in `ProcessedDocument.page_jpegs`.
     """
     from .imaging import open_document
+    from .ocr.registry import get_engine
+    from .scanpage import PreparedPage, prepare, read
 
     sha = file_sha256(path)
     grids: list[TableGrid] = []
     jpegs: dict[int, bytes] = {}
     scanned: list[int] = []
     engines: set[str] = set()
-    with open_document(path, cfg.imaging) as source:
-        for info in source.pages:
+    # One page ahead is loaded (and, if scanned, prepared) on a second thread while this one
+    # reads the current page; that thread is the only one touching the PDF (pdfium is not
+    # thread-safe). Exiting the `with` waits for it before the document is closed.
+    with open_document(path, cfg.imaging) as source, ThreadPoolExecutor(1, "perfscan-ahead") as ahead:
+
+        def load(info: PageInfo) -> list[TableGrid] | PreparedPage:
             if info.kind == "text":
-                grids.extend(_text_page(path, source, info.page))
+                return _text_page(path, source, info.page)
+            return prepare(source.page_image(info.page), cfg)
+
+        upcoming = [ahead.submit(load, info) for info in source.pages[:1]]
+        for k, info in enumerate(source.pages):
+            loaded = upcoming.pop().result()
+            if k + 1 < len(source.pages):
+                upcoming.append(ahead.submit(load, source.pages[k + 1]))
+            if isinstance(loaded, list):
+                grids.extend(loaded)
                 engines.add("camelot")
+                continue
+            engine = get_engine(cfg.ocr.engine, cfg.ocr)
+            grids.extend(read(loaded, engine))
+            engines.add(engine.name)
+            scanned.append(info.page)
+            if page_images is None:
+                jpegs[info.page] = loaded.jpeg
             else:
-                page_grids, jpeg, engine = _scan_page(source.page_image(info.page), cfg)
-                grids.extend(page_grids)
-                if page_images is None:
-                    jpegs[info.page] = jpeg
-                else:
-                    page_images(info.page, jpeg)
-                scanned.append(info.page)
-                engines.add(engine)
+                page_images(info.page, loaded.jpeg)
         n_pages = source.n_pages
     if not any(g.cells for g in grids):
         raise DocumentError("no table or text found on any page (blank pages, or not a form)")
@@ -160,50 +178,3 @@ def _text_page(path: Path, source, page: int) -> list[TableGrid]:
     head = TableGrid(page=page, n_rows=len(lines), n_cols=1, cells=tuple(
         Cell(page=page, row=i, col=0, text=line, engine="camelot") for i, line in enumerate(lines)))
     return ([head] if lines else []) + tables
-
-
-def _scan_page(image, cfg: Config) -> tuple[list[TableGrid], bytes, str]:
-    from .grid import detect_grids
-    from .ocr.registry import get_engine
-    from .read import read_cells
-
-    engine = get_engine(cfg.ocr.engine, cfg.ocr)
-    detected = detect_grids(image, cfg.grid)
-    page_image = detected.image
-    grids = [read_cells(page_image, grid, engine, cfg.read) for grid in detected.grids]
-    head = _preamble(page_image, detected.grids, engine, cfg)
-    ok, buf = cv2.imencode(".jpg", page_image.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return ([head] if head.cells else []) + grids, buf.tobytes() if ok else b"", engine.name
-
-
-def _preamble(page: PageImage, grids: list[TableGrid], engine, cfg: Config) -> TableGrid:
-    """The lines above the first table (title, year: they say which form this is), or the whole
-    page when it has no table (a narrative report page).
-
-    Above a table the band is read like one tall cell — text lines found by ink, then recognised —
-    because full-page text detection costs seconds a page and the band holds only a few lines.
-    A page without a table needs detection: its lines' boxes give reading order and paragraphs.
-    """
-    from .read import read_cells
-
-    top = min((c.bbox.y0 for g in grids for c in g.cells if c.bbox), default=None)
-    if top is None:
-        boxes = sorted(engine.detect_lines(page.image), key=lambda b: (b.y0, b.x0))
-        results = engine.recognize([page.image[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]) if boxes else []
-        cells = tuple(
-            Cell(page=page.page, row=i, col=0, text=r.text, confidence=r.confidence, bbox=b, engine=engine.name)
-            for i, (b, r) in enumerate(zip(boxes, results, strict=True))
-        )
-        return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)
-    height, width = page.image.shape[:2]
-    if top < 10:
-        return TableGrid(page=page.page, n_rows=0, n_cols=1)
-    band = TableGrid(page=page.page, n_rows=1, n_cols=1,
-                     cells=(Cell(page=page.page, row=0, col=0, bbox=BBox(0, 0, width, max(1, top - 2))),))
-    read = read_cells(page, band, engine, cfg.read).cells[0]
-    lines = [line.strip() for line in read.text.splitlines() if line.strip()]
-    cells = tuple(
-        Cell(page=page.page, row=i, col=0, text=line, confidence=read.confidence, bbox=read.bbox, engine=engine.name)
-        for i, line in enumerate(lines)
-    )
-    return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)

@@ -28,9 +28,12 @@ from .types import BBox, Cell, PageImage, TableGrid
 
 @dataclass(frozen=True, eq=False)
 class DetectedPage:
-    """The deskewed page (all boxes refer to it), its tables top to bottom, and the skew removed."""
+    """The deskewed page (all boxes refer to it), its ink (`ink_image`, deskewed with it: reading
+    cuts text lines from it instead of measuring the page again), its tables top to bottom, and
+    the skew removed."""
 
     image: PageImage
+    ink: np.ndarray
     grids: list[TableGrid]
     skew_deg: float
 
@@ -71,7 +74,7 @@ def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
         if grid is not None and len(grid.cells) >= cfg.min_cells:
             grids.append(grid)
     grids.sort(key=lambda g: min(c.bbox.y0 for c in g.cells if c.bbox is not None))
-    return DetectedPage(image=deskewed, grids=grids, skew_deg=round(angle, 3))
+    return DetectedPage(image=deskewed, ink=ink, grids=grids, skew_deg=round(angle, 3))
 
 
 # --- ink -----------------------------------------------------------------------------------------
@@ -179,30 +182,35 @@ def ridge_mask(
     inside a line of text (a `）` that happens to sit on a grid line) has text on both sides.
     """
     along = cv2.blur(ink.astype(np.float32), (_odd(cfg.ridge_smooth_in * dpi), 1))
+    dominated = cfg.ridge_dominance * along
     mask = np.zeros(ink.shape, dtype=bool)
     for near_in, mid_in, far_in in windows:
         near = max(2, round(near_in * dpi))
         mid = max(near + 1, round(mid_in * dpi))
-        above, below = _band_max(along, near, mid)
-        ridge = along - np.maximum(above, below)
-        ok = (ridge > cfg.ridge_threshold) & (np.maximum(above, below) < cfg.ridge_dominance * along)
+        beside = _band_max(along, near, mid, np.maximum)
+        ok = (along - beside > cfg.ridge_threshold) & (beside < dominated)
         far = round(far_in * dpi)
         if far > mid:
-            above, below = _band_max(along, mid, far)
-            ok &= np.minimum(above, below) < cfg.ridge_dominance * along
+            ok &= _band_max(along, mid, far, np.minimum) < dominated
         mask |= ok
     return mask.astype(np.uint8) * 255
 
 
-def _band_max(along: np.ndarray, near: int, far: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, the largest value `near`…`far` rows above it, and below it."""
+def _band_max(along: np.ndarray, near: int, far: int, combine: np.ufunc) -> np.ndarray:
+    """Per pixel, the largest value `near`…`far` rows above it and the largest below it, combined
+    (`np.maximum`: the darker side; `np.minimum`: the lighter one). Beyond the image is paper (0).
+    Two shifted views of one dilation, so no per-side copies of the image are made."""
     side = cv2.dilate(along, np.ones((far - near + 1, 1), np.uint8))
     centre = (near + far) // 2
-    above = np.zeros_like(side)
-    below = np.zeros_like(side)
-    above[centre:] = side[:-centre]
-    below[:-centre] = side[centre:]
-    return above, below
+    if len(side) <= 2 * centre:  # a sliver of an image: pad with paper and shift
+        padded = np.pad(side, ((centre, centre), (0, 0)))
+        return combine(padded[: len(side)], padded[2 * centre :])
+    out = np.empty_like(side)
+    combine(side[: -2 * centre], side[2 * centre :], out=out[centre:-centre])
+    # Near the top and bottom one side is off the page: paper.
+    out[:centre] = combine(side[centre : 2 * centre], 0)
+    out[-centre:] = combine(side[-2 * centre : -centre], 0)
+    return out
 
 
 def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling]:
@@ -212,7 +220,7 @@ def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return []
-    ys, xs = np.nonzero(labels)
+    ys, xs = np.nonzero(mask)
     lab = labels[ys, xs]
     order = np.argsort(lab, kind="stable")
     ys, xs, lab = ys[order], xs[order], lab[order]

@@ -14,14 +14,14 @@ the engine returned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from .config import GridConfig, ReadConfig
-from .grid import ink_image
-from .ocr.base import LineResult, OcrEngine
+from .config import ReadConfig
+from .ocr.base import LineResult
 from .types import BBox, Cell, PageImage, TableGrid
 
 
@@ -29,23 +29,34 @@ from .types import BBox, Cell, PageImage, TableGrid
 class LineCrop:
     """One text line of one cell, in page pixels."""
 
+    grid_index: int
     cell_index: int
     box: BBox
 
 
-def read_cells(page: PageImage, grid: TableGrid, engine: OcrEngine, cfg: ReadConfig) -> TableGrid:
-    """Fill every cell's `text`, `confidence`, `alternatives` and `engine` from the page image.
+@dataclass(frozen=True, eq=False)
+class PageLines:
+    """Every text line in the cells of a page's grids, and its crop as the engine will see it."""
 
-    `page` must be the image the grid's boxes refer to (`DetectedPage.image`). Cells without
-    ink get empty text with confidence 1.
+    lines: list[LineCrop]
+    crops: list[np.ndarray]
+
+
+def page_lines(page: PageImage, ink: np.ndarray, grids: Sequence[TableGrid], cfg: ReadConfig) -> PageLines:
+    """Cut every cell of `grids` into text-line crops, ready for one `engine.recognize` call.
+
+    `ink` is the page's `grid.ink_image` (`DetectedPage.ink`); `page` is the image the grids'
+    boxes refer to. This is all of reading that needs no model, so it can run for the next page
+    while the engine reads this one. Cells without ink get no lines.
     """
-    ink = text_ink(page, cfg)
+    ink = text_ink(ink, page.dpi, cfg)
     binary = ink > cfg.ink_threshold
     lines = [
         crop
+        for g, grid in enumerate(grids)
         for index, cell in enumerate(grid.cells)
         if cell.bbox is not None
-        for crop in cell_lines(binary, index, cell.bbox, page.dpi, cfg)
+        for crop in cell_lines(binary, g, index, cell.bbox, page.dpi, cfg)
     ]
     # Faint ink (seal ghosts, paper texture) becomes paper; the rest is shown as measured.
     # Blackening grey stroke edges too (solid_ink < 255) fattens glyphs, and PP-OCRv6 then
@@ -53,21 +64,30 @@ def read_cells(page: PageImage, grid: TableGrid, engine: OcrEngine, cfg: ReadCon
     stretched = (ink.astype(np.float32) - cfg.view_floor) * (255.0 / max(1, cfg.solid_ink - cfg.view_floor))
     view = (255 - np.clip(stretched, 0, 255)).astype(np.uint8)
     crops = [np.repeat(view[c.box.y0 : c.box.y1, c.box.x0 : c.box.x1, None], 3, axis=2) for c in lines]
-    results = engine.recognize(crops) if crops else []
-    per_cell: dict[int, list[LineResult]] = {}
-    for crop, result in zip(lines, results, strict=True):
-        per_cell.setdefault(crop.cell_index, []).append(result)
-    cells = tuple(
-        _filled(cell, per_cell.get(index, []), engine.name) for index, cell in enumerate(grid.cells)
-    )
-    return replace(grid, cells=cells)
+    return PageLines(lines=lines, crops=crops)
 
 
-def text_ink(page: PageImage, cfg: ReadConfig) -> np.ndarray:
-    """The page's ink against local paper (see `grid.ink_image`), with rulings removed."""
-    ink = ink_image(page.image, page.dpi, GridConfig())
-    ink[ruling_mask(ink > cfg.ink_threshold, page.dpi, cfg)] = 0
-    return ink
+def fill_cells(
+    grids: Sequence[TableGrid], lines: PageLines, results: Sequence[LineResult], engine: str
+) -> list[TableGrid]:
+    """Each cell's `text`, `confidence`, `alternatives` and `engine` from the engine's reading of
+    `lines.crops` (in order). Cells without lines are empty with confidence 1."""
+    per_cell: dict[tuple[int, int], list[LineResult]] = {}
+    for crop, result in zip(lines.lines, results, strict=True):
+        per_cell.setdefault((crop.grid_index, crop.cell_index), []).append(result)
+    return [
+        replace(grid, cells=tuple(
+            _filled(cell, per_cell.get((g, index), []), engine) for index, cell in enumerate(grid.cells)
+        ))
+        for g, grid in enumerate(grids)
+    ]
+
+
+def text_ink(ink: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
+    """The page's ink (`grid.ink_image`) with rulings removed: a copy, `ink` is left as it is."""
+    text = ink.copy()
+    text[ruling_mask(ink > cfg.ink_threshold, dpi, cfg)] = 0
+    return text
 
 
 def ruling_mask(binary: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
@@ -106,7 +126,9 @@ def _filled(cell: Cell, results: list[LineResult], engine: str) -> Cell:
     )
 
 
-def cell_lines(binary: np.ndarray, index: int, bbox: BBox, dpi: float, cfg: ReadConfig) -> list[LineCrop]:
+def cell_lines(
+    binary: np.ndarray, grid_index: int, index: int, bbox: BBox, dpi: float, cfg: ReadConfig
+) -> list[LineCrop]:
     """Text-line boxes inside one cell (page pixels), top to bottom; none if the cell is empty.
 
     `binary` is the page's text ink (`text_ink(...) > cfg.ink_threshold`).
@@ -137,7 +159,7 @@ def cell_lines(binary: np.ndarray, index: int, bbox: BBox, dpi: float, cfg: Read
             min(x1, x0 + right + pad),
             min(y1, y0 + bottom + pad),
         )
-        crops.append(LineCrop(cell_index=index, box=box))
+        crops.append(LineCrop(grid_index=grid_index, cell_index=index, box=box))
     return crops
 
 

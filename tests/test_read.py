@@ -17,13 +17,20 @@ from PIL import Image, ImageDraw, ImageFont
 from test_grid import as_page, degrade, project_form, render_form
 
 from pipeline.config import GridConfig, OcrConfig, ReadConfig
-from pipeline.grid import detect_grids
+from pipeline.grid import detect_grids, ink_image
 from pipeline.ocr import LineResult, get_engine
-from pipeline.read import cell_lines, read_cells, text_ink
-from pipeline.types import BBox, Cell, TableGrid
+from pipeline.read import cell_lines, fill_cells, page_lines, text_ink
+from pipeline.types import BBox, Cell, PageImage, TableGrid
 
 NUMERIC = set("0123456789.%")
 FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
+
+
+def read_grids(page: PageImage, grids: list[TableGrid], engine, ink: np.ndarray | None = None) -> list[TableGrid]:
+    """The scan route's reading of one page's grids: lines cut, one engine call, cells filled."""
+    ink = ink_image(page.image, page.dpi, GridConfig()) if ink is None else ink
+    lines = page_lines(page, ink, grids, ReadConfig())
+    return fill_cells(grids, lines, engine.recognize(lines.crops) if lines.crops else [], engine.name)
 
 
 def fold(text: str) -> str:
@@ -69,7 +76,7 @@ def boxed_page(texts_per_cell: list[list[str]]) -> tuple[np.ndarray, TableGrid]:
 def test_lines_inside_cells_one_call_empty_cells_skipped():
     page, grid = boxed_page([["社区党校"], [], ["两新党组织书记", "补贴标准"]])
     engine = RecordingEngine()
-    out = read_cells(as_page(page, 200), grid, engine, ReadConfig())
+    out = read_grids(as_page(page, 200), [grid], engine)[0]
     assert len(engine.calls) == 1 and len(engine.calls[0]) == 3  # all lines of the page in one call
     first, empty, wrapped = out.cells
     assert empty.text == "" and empty.confidence == 1.0 and empty.engine == "recording"
@@ -85,8 +92,8 @@ def test_lines_inside_cells_one_call_empty_cells_skipped():
 
 def _lines(page: np.ndarray, bbox: BBox) -> list:
     cfg = ReadConfig()
-    binary = text_ink(as_page(page, 200), cfg) > cfg.ink_threshold
-    return cell_lines(binary, 0, bbox, 200, cfg)
+    binary = text_ink(ink_image(page, 200, GridConfig()), 200, cfg) > cfg.ink_threshold
+    return cell_lines(binary, 0, 0, bbox, 200, cfg)
 
 
 def test_ruling_inside_the_box_is_not_a_line():
@@ -114,7 +121,7 @@ def test_rapidocr_reads_a_scanned_form_end_to_end():
     scan = degrade(rendered.image, 200, skew_deg=1.0, jpeg=60, noise=3)
     detected = detect_grids(as_page(scan, 200), GridConfig())
     engine = get_engine("rapidocr", OcrConfig(threads=1))
-    grid = read_cells(detected.image, detected.grids[0], engine, ReadConfig())
+    grid = read_grids(detected.image, detected.grids[:1], engine, detected.ink)[0]
     truth = {(c.row, c.col): c.text for c in spec.cells}
     read = {(c.row, c.col): c for c in grid.cells}
     assert set(read) == set(truth)
@@ -137,7 +144,7 @@ def test_paddleocr_reads_a_scanned_page_end_to_end(tmp_path):
     scan = degrade(rendered.image, 200, skew_deg=-0.8, jpeg=70)
     detected = detect_grids(as_page(scan, 200), GridConfig())
     engine = get_engine("paddleocr", OcrConfig(threads=1, cache_dir=str(tmp_path)))
-    grid = read_cells(detected.image, detected.grids[0], engine, ReadConfig())
+    grid = read_grids(detected.image, detected.grids[:1], engine, detected.ink)[0]
     truth = {(c.row, c.col): c.text for c in spec.cells}
     read = {(c.row, c.col): c.text for c in grid.cells}
     numbers = [k for k, t in truth.items() if t and set(t) <= NUMERIC]
@@ -217,8 +224,8 @@ def test_fixture_scan_accuracy_and_speed():
             for info in doc.pages:
                 t_wall, t_cpu = time.perf_counter(), _cpu_seconds()
                 detected = detect_grids(doc.page_image(info.page), GridConfig())
-                for grid in detected.grids:
-                    cells.update(_number_fold(c.text) for c in read_cells(detected.image, grid, engine, ReadConfig()).cells)
+                for grid in read_grids(detected.image, detected.grids, engine, detected.ink):
+                    cells.update(_number_fold(c.text) for c in grid.cells)
                 wall += time.perf_counter() - t_wall
                 cpu += _cpu_seconds() - t_cpu
                 pages += 1

@@ -1,0 +1,96 @@
+"""One scanned page: `prepare` (everything without a model) then `read` (the recognizer).
+
+The split is what lets a document's pages overlap: while the engine reads page N on every core
+it has, `prepare` runs for page N+1 — grid detection, cutting cells into text lines, the review
+JPEG are mostly OpenCV and numpy work that releases the GIL. On 2 cores the recognizer alone
+leaves a core idle at the end of each page and while a page is prepared; overlapping fills it.
+
+The lines above the first table (title, year: they say which form this is) are read like one
+tall cell, in the same engine call as the table's cells. A page without a table (a narrative
+report page) needs full-page text detection: its lines' boxes give reading order and paragraphs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+
+from .config import Config
+from .grid import detect_grids
+from .ocr.base import OcrEngine
+from .read import PageLines, fill_cells, page_lines
+from .types import BBox, Cell, PageImage, TableGrid
+
+_MIN_BAND_PX = 10  # a table starting this close to the top has no title band worth reading
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedPage:
+    """A deskewed page with its grids found and their text lines cut, not yet recognised.
+
+    `band` is the area above the first table as a one-cell grid (None when there is no table,
+    or no room above it); its lines are the last grid's in `lines`.
+    """
+
+    image: PageImage
+    grids: list[TableGrid]
+    band: TableGrid | None
+    lines: PageLines
+    jpeg: bytes
+
+
+def prepare(image: PageImage, cfg: Config) -> PreparedPage:
+    """Grid detection, text lines of every cell and of the title band, and the review JPEG."""
+    detected = detect_grids(image, cfg.grid)
+    page = detected.image
+    band = _title_band(page, detected.grids)
+    to_read = detected.grids + ([band] if band is not None else [])
+    lines = page_lines(page, detected.ink, to_read, cfg.read)
+    ok, buf = cv2.imencode(".jpg", page.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"")
+
+
+def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
+    """The page's grids with their text: the title band's lines (one single-column grid) first."""
+    page = prepared.image
+    if not prepared.grids:
+        text = _detected_text(page, engine)
+        return [text] if text.cells else []
+    to_read = prepared.grids + ([prepared.band] if prepared.band is not None else [])
+    crops = prepared.lines.crops
+    filled = fill_cells(to_read, prepared.lines, engine.recognize(crops) if crops else [], engine.name)
+    if prepared.band is None:
+        return filled
+    head = _band_lines(page, filled[-1].cells[0], engine.name)
+    return ([head] if head.cells else []) + filled[:-1]
+
+
+def _title_band(page: PageImage, grids: list[TableGrid]) -> TableGrid | None:
+    top = min((c.bbox.y0 for g in grids for c in g.cells if c.bbox), default=None)
+    if top is None or top < _MIN_BAND_PX:
+        return None
+    width = page.image.shape[1]
+    return TableGrid(page=page.page, n_rows=1, n_cols=1,
+                     cells=(Cell(page=page.page, row=0, col=0, bbox=BBox(0, 0, width, max(1, top - 2))),))
+
+
+def _band_lines(page: PageImage, band: Cell, engine: str) -> TableGrid:
+    """The read title band as one row per text line (what the form finder expects)."""
+    lines = [line.strip() for line in band.text.splitlines() if line.strip()]
+    cells = tuple(
+        Cell(page=page.page, row=i, col=0, text=line, confidence=band.confidence, bbox=band.bbox, engine=engine)
+        for i, line in enumerate(lines)
+    )
+    return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)
+
+
+def _detected_text(page: PageImage, engine: OcrEngine) -> TableGrid:
+    """A page without a table: every text line found by detection, in reading order."""
+    boxes = sorted(engine.detect_lines(page.image), key=lambda b: (b.y0, b.x0))
+    results = engine.recognize([page.image[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]) if boxes else []
+    cells = tuple(
+        Cell(page=page.page, row=i, col=0, text=r.text, confidence=r.confidence, bbox=b, engine=engine.name)
+        for i, (b, r) in enumerate(zip(boxes, results, strict=True))
+    )
+    return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)
