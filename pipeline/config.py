@@ -84,8 +84,9 @@ class OcrConfig(Section):
         default_factory=dict, description="paddleocr only: your own det/rec model folders (keys det, rec)"
     )
     rec_batch_size: int = Field(16, description="text-line crops per recognizer call (sorted by width)")
-    rec_batch_spread: float = Field(
-        1.3, description="a batch's widest crop is at most this many times its narrowest (less padding)"
+    rec_width_step: float = Field(
+        1.15, description="rapidocr only: lines are padded to the widths 96 × step^k (the same padding for a line "
+        "whatever its neighbours; smaller = less padding, more recognizer calls)"
     )
     rec_width_scale: float = Field(
         0.75,

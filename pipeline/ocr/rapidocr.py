@@ -34,6 +34,7 @@ from .models import verified_model_path
 
 _REC_HEIGHT = 48
 _MIN_WH_RATIO = 2.0  # PaddleOCR pads to 320/48; cost is linear in width, but a 2-glyph crop needs some room
+_BATCH_WIDTH_PER_LINE = 320  # PaddleOCR's line width: a batch holds at most this much per line on average
 
 
 def session_threads(cfg: OcrConfig, workers: int) -> int:
@@ -102,33 +103,47 @@ class CtcDecoder:
         return LineResult(text=text, confidence=round(confidence, 4), alternatives=tuple(ranked))
 
 
-def rec_input(crops: list[np.ndarray], width_scale: float = 1.0) -> np.ndarray:
-    """PaddleOCR's rec preprocessing for one batch: height 48, width of the widest, zero-padded.
+def line_width(crop: np.ndarray, width_scale: float) -> int:
+    """A crop's width once scaled to the recognizer's height 48 (and narrowed by `width_scale`)."""
+    return max(1, math.ceil(_REC_HEIGHT * width_scale * crop.shape[1] / max(crop.shape[0], 1)))
 
-    `width_scale` < 1 narrows every line (recognizer cost is linear in width).
-    """
-    ratios = [width_scale * c.shape[1] / max(c.shape[0], 1) for c in crops]
-    width = int(_REC_HEIGHT * max(_MIN_WH_RATIO, *ratios))
+
+def padded_width(width: int, step: float) -> int:
+    """The width a line is padded to: the smallest of the widths 96 · step^k (multiples of 8)
+    that holds it. Padding by a line's own width, never by its batch's widest, is what makes a
+    line read the same whatever else is on the page: the recognizer's output does change with the
+    padding (a `=100.00(%)` read as `=100.0(%)` next to wider lines)."""
+    padded = float(_REC_HEIGHT * _MIN_WH_RATIO)
+    while padded < width:
+        padded *= step
+    return int(math.ceil(padded / 8) * 8)
+
+
+def rec_input(crops: list[np.ndarray], width_scale: float, width: int) -> np.ndarray:
+    """PaddleOCR's rec preprocessing for one batch: height 48, aspect kept (narrowed by
+    `width_scale` < 1: recognizer cost is linear in width), [-1, 1], zero-padded to `width`."""
     batch = np.zeros((len(crops), 3, _REC_HEIGHT, width), dtype=np.float32)
-    for i, (crop, ratio) in enumerate(zip(crops, ratios, strict=True)):
-        w = min(width, max(1, math.ceil(_REC_HEIGHT * ratio)))
+    for i, crop in enumerate(crops):
+        w = min(width, line_width(crop, width_scale))
         resized = cv2.resize(crop, (w, _REC_HEIGHT)).astype(np.float32)
         batch[i, :, :, :w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
     return batch
 
 
-def width_batches(crops: list[np.ndarray], size: int, spread: float) -> list[list[int]]:
-    """Crop indices grouped for one recognizer call each: sorted by aspect ratio, at most `size`
-    per batch, and a new batch once the widest would exceed the narrowest by `spread`. Every
-    crop is padded to its batch's widest and cost is linear in width, so this keeps padding
-    small."""
-    ratio = [c.shape[1] / max(c.shape[0], 1) for c in crops]
-    batches: list[list[int]] = []
-    for i in sorted(range(len(crops)), key=lambda k: ratio[k]):
-        if batches and len(batches[-1]) < max(1, size) and ratio[i] <= max(1.0, ratio[batches[-1][0]]) * spread:
-            batches[-1].append(i)
-        else:
-            batches.append([i])
+def width_batches(widths: list[int], size: int) -> list[tuple[int, list[int]]]:
+    """(padded width, crop indices) for one recognizer call each: crops of one padded width, at
+    most `size` of them and at most `size` × 320 pixels wide in all. The recognizer's output is
+    (lines × width/8 × 18,710 classes) floats: unbounded, a batch of 16 wide lines is 100 MB, and
+    two batches run at once."""
+    by_width: dict[int, list[int]] = {}
+    for i, w in enumerate(widths):
+        by_width.setdefault(w, []).append(i)
+    per_call = max(1, size) * _BATCH_WIDTH_PER_LINE
+    batches: list[tuple[int, list[int]]] = []
+    for w in sorted(by_width):
+        n = max(1, min(size, per_call // w))
+        members = by_width[w]
+        batches.extend((w, members[k : k + n]) for k in range(0, len(members), n))
     return batches
 
 
@@ -163,13 +178,15 @@ class RapidOcrEngine:
         results: list[LineResult | None] = [None] * len(crops)
         ready = [as_bgr(c) for c in crops]
 
-        def read(chunk: list[int]) -> list[tuple[int, LineResult]]:
-            batch = rec_input([ready[i] for i in chunk], self.cfg.rec_width_scale)
+        def read(chunk: tuple[int, list[int]]) -> list[tuple[int, LineResult]]:
+            width, members = chunk
+            batch = rec_input([ready[i] for i in members], self.cfg.rec_width_scale, width)
             probs = self._rec.run(None, {self._rec_input: batch})[0]
-            return [(i, self._decoder.decode(probs[row])) for row, i in enumerate(chunk)]
+            return [(i, self._decoder.decode(probs[row])) for row, i in enumerate(members)]
 
+        widths = [padded_width(line_width(c, self.cfg.rec_width_scale), self.cfg.rec_width_step) for c in ready]
         # Widest batches first, so the last ones to finish are short and no core waits long.
-        chunks = width_batches(ready, self.cfg.rec_batch_size, self.cfg.rec_batch_spread)[::-1]
+        chunks = width_batches(widths, self.cfg.rec_batch_size)[::-1]
         for done in self._pool.map(read, chunks) if self._pool else map(read, chunks):
             for i, result in done:
                 results[i] = result
