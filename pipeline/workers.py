@@ -27,6 +27,7 @@ reply; the coordinator hands each to the `PageSink` it was given.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib
 import inspect
 import os
@@ -515,6 +516,24 @@ def _changed_since_hashed(task: Task, result: ProcessedDocument | None) -> str:
     return ""
 
 
+def _heap_trimmer() -> Callable[[], None]:
+    """A call that hands the heap memory the last document freed back to the system.
+
+    A page image is tens of MB. Once glibc's mmap threshold has grown past that size it serves
+    them from its heaps and keeps what they free, so a worker's memory at rest climbs document
+    after document (one worker, 12 scanned documents in a row: 437 → 471 MB at rest, peak 611 →
+    683 MB) and the at-rest check of `WorkerPool` retires it early. `malloc_trim(0)` after each
+    document: 147 MB at rest throughout, peak 574 → 618 MB, no measurable time. Without glibc,
+    nothing is done.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
 def main() -> int:
     """Worker entry point: setup, ready, then one reply per task until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides when a worker stops
@@ -529,10 +548,12 @@ def main() -> int:
     import cv2
 
     cv2.setNumThreads(setup.threads)
+    release_free_memory = _heap_trimmer()
     _write(channel, _Ready())
     while (task := _read(tasks)) is not None:
         assert isinstance(task, Task)
         reply = _execute(task, channel)
+        release_free_memory()  # before the reply: the pool's at-rest check follows it
         try:
             _write(channel, reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
