@@ -4,6 +4,7 @@
     python -m tests.benchmark.run --quick     # two one-page scans, prints only: a smoke run
     python -m tests.benchmark.run --scaling   # also 1 vs 2 workers and 10/100/500-page documents
     python -m tests.benchmark.run --scaling --sizes 10 40 --no-side-by-side
+    python -m tests.benchmark.run --no-side-by-side --long-run 1000   # memory over a long run
 
 Each system runs in its own subprocess, one after the other, so that its time, CPU and memory
 are its own. Peers: PaddleOCR full page, RapidOCR + RapidTable SLANet-plus, Tesseract chi_sim
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import longdoc, scaling
+from . import longdoc, longrun, scaling
 from .corpus import QUICK, QUICK_DIGITAL, REPO, fixtures_of_kind, manifest, table_forms
 from .perfscan_run import PerfscanRun
 from .report import SystemResult, fixtures_table, labels, machine, systems_table, write_sections
@@ -25,7 +26,7 @@ from .systems import cores, measure_peer, perfscan_result
 
 SCAN_PEERS = ("paddleocr", "rapidtable", "tesseract")
 DIGITAL_PEERS = ("camelot",)
-SECTIONS = ["scanned", "born-digital", "workers", "long-documents"]
+SECTIONS = ["scanned", "born-digital", "workers", "long-documents", "long-run"]
 INTRO = """# Benchmark: perfscan against offline peers
 
 Made by `make bench` (`python -m tests.benchmark.run`); the scaling sections by
@@ -55,7 +56,10 @@ How to read the tables:
 - **Workers**: batch s/page is wall time / pages, what a user with a folder of scans waits;
   peak RSS per worker is perfscan's own figure. **Long documents**: one fixture's scan pages
   repeated into one PDF; the bar is a time at most 10% over linear growth from the smallest
-  size and a peak memory (largest process) within 10% of the smallest size's.
+  size and a peak memory (largest process) within 10% of the smallest size's. **Long run**
+  (`--long-run PAGES`): distinct copies of the scanned forms read in one batch by one worker;
+  the peak RSS of the coordinator and of the worker in each tenth of the pages (per hundred in a
+  1000-page run), the bar being the last tenth within 20% of the first.
 
 The machine is shared with other work: wall times move with its load (the load average is given
 with each section); CPU s/page moves less. The RapidTable peer needs `rapid-table==1.0.3`,
@@ -104,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", type=int, default=list(longdoc.DEFAULT_SIZES),
                         help="pages per long document (default: %(default)s)")
     parser.add_argument("--source", default="u000_scan", help="scanned fixture repeated into long documents")
+    parser.add_argument("--long-run", type=int, nargs="?", const=longrun.SMOKE_PAGES, metavar="PAGES",
+                        help="also memory over one batch of at least PAGES pages of distinct scanned documents "
+                             f"(without a number: {longrun.SMOKE_PAGES}, a smoke run; the issue's measure is 1000)")
     parser.add_argument("--timeout-per-page", type=float, default=180.0, help="seconds per page before a "
                         "system is stopped (default %(default)s)")
     parser.add_argument("--markdown", type=Path, default=REPO / "BENCHMARK.md", help="where the tables go")
@@ -127,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         print(sections["born-digital"])
     if args.scaling:
         sections.update(scaling_sections(scans, args, command, scan_run))
+    if args.long_run:
+        sections["long-run"] = long_run_section(args.long_run, args.timeout_per_page, command)
     if not (args.quick or args.no_write):
         write_sections(args.markdown, INTRO, SECTIONS, sections)
         print(f"bench: wrote {args.markdown}", file=sys.stderr)
@@ -158,6 +167,19 @@ def scaling_sections(scans: list[str], args: argparse.Namespace, command: str,
     ]) + "\n"
     print(long_md)
     return {"workers": workers_md, "long-documents": long_md}
+
+
+def long_run_section(pages: int, timeout_per_page: float, command: str) -> str:
+    """Peak memory per tenth of one long batch of distinct scanned documents."""
+    started = _note(f"long run of {pages} pages of distinct scanned documents, 1 worker")
+    result = longrun.measure(pages, timeout_per_page)
+    _note(f"done in {time.monotonic() - started:.0f} s")
+    text = "\n\n".join([
+        f"## perfscan memory over a long run ({result.pages} pages, {result.documents} documents, 1 worker)",
+        f"{machine()} Command: `{command}`.", longrun.table(result),
+    ]) + "\n"
+    print(text)
+    return text
 
 
 if __name__ == "__main__":
