@@ -59,6 +59,11 @@ if TYPE_CHECKING:
 _HEADER = struct.Struct(">Q")
 _POLL = 0.1  # seconds between checks of a busy worker's clock and memory
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# Within a long document, freed heap is handed back every few pages too (see `_heap_trimmer`). One
+# 40-page scan, two OCR threads: the peak per page crept from 612 to 690–737 MB without; every 5
+# pages it stays at the first five pages' 648 MB (≈1% more CPU); every page would hold it near 560
+# MB but cost 5–10% CPU in page faults as the freed memory is taken again.
+_TRIM_EVERY_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -473,7 +478,7 @@ def _takes_page_images(function: Callable[..., object]) -> bool:
         return False
 
 
-def _execute(task: Task, channel: BinaryIO) -> _Reply:
+def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], None]) -> _Reply:
     start = time.monotonic()
     result: ProcessedDocument | None = None
     failure: FailureKind | None = None
@@ -481,8 +486,14 @@ def _execute(task: Task, channel: BinaryIO) -> _Reply:
     try:
         function = resolve(task.process)
         if _takes_page_images(function):
+            sent = 0
+
             def send_page(page: int, jpeg: bytes) -> None:
+                nonlocal sent
                 _write(channel, _PageImage(page, jpeg))
+                sent += 1
+                if sent % _TRIM_EVERY_PAGES == 0:
+                    release_free_memory()
 
             result = function(task.path, task.cfg, page_images=send_page)
         else:
@@ -552,7 +563,7 @@ def main() -> int:
     _write(channel, _Ready())
     while (task := _read(tasks)) is not None:
         assert isinstance(task, Task)
-        reply = _execute(task, channel)
+        reply = _execute(task, channel, release_free_memory)
         release_free_memory()  # before the reply: the pool's at-rest check follows it
         try:
             _write(channel, reply)
