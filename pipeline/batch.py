@@ -71,17 +71,21 @@ _OUTPUTS_KEY = "outputs_built_with"  # state meta: settings (and csv/xlsx) the t
 @dataclass(frozen=True)
 class Command:
     """What a batch does to each input: its process function (`module:function`, imported by the
-    workers only), engine name and input suffixes."""
+    workers only), engine name and input suffixes, and what a worker runs once before its first
+    document (`module:function` taking the config; models loaded there are start-up, not the
+    first document's time)."""
 
     name: str
     process: str
     engine: str
     suffixes: frozenset[str]
+    warm_up: str = ""
 
 
 def digitize(cfg: Config) -> Command:
     """`perfscan run`: PDFs and images through the text or scan route."""
-    return Command("run", "pipeline.document:process_file", cfg.ocr.engine, PDF_AND_IMAGES)
+    return Command("run", "pipeline.document:process_file", cfg.ocr.engine, PDF_AND_IMAGES,
+                   warm_up="pipeline.document:warm_up")
 
 
 def text_import() -> Command:
@@ -247,7 +251,8 @@ class _Batch:
                 continue
             sig = ident.signature
             absolute = Path(os.path.abspath(path))
-            plan.tasks.append(Task(absolute, sha, sig.size, sig.mtime_ns, cfg, self.command.process))
+            plan.tasks.append(Task(absolute, sha, sig.size, sig.mtime_ns, cfg, self.command.process,
+                                   self.command.warm_up))
             plan.pending[sha] = (path, source)
         for sha in self.state.commit(None, settled):
             self._delete_document_files(sha)

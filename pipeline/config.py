@@ -39,6 +39,10 @@ class ImagingConfig(Section):
 
 class GridConfig(Section):
     min_cells: int = Field(4, description="fewer cells than this on a page means: no table here")
+    max_dpi: float = Field(
+        250.0, description="finer pages are searched for rulings at this resolution (reading keeps the full one; "
+        "at 200, two merged cells of a 250-dpi fixture scan split)"
+    )
     ink_threshold: int = Field(60, description="ink level (0 paper … 255 black, against local paper) that counts as ink")
     background_dpi: float = Field(25.0, description="resolution at which the paper brightness is estimated")
     background_kernel_in: float = Field(0.3, description="window (inches) for the paper estimate; wider than any stroke")
@@ -85,7 +89,7 @@ class OcrConfig(Section):
     )
     rec_batch_size: int = Field(16, description="text-line crops per recognizer call (sorted by width)")
     rec_width_step: float = Field(
-        1.15, description="rapidocr only: lines are padded to the widths 96 × step^k (the same padding for a line "
+        1.04, description="rapidocr only: lines are padded to the widths 48 × step^k (the same padding for a line "
         "whatever its neighbours; smaller = less padding, more recognizer calls)"
     )
     rec_width_scale: float = Field(

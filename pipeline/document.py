@@ -106,6 +106,24 @@ def import_text(path: Path, cfg: Config) -> ProcessedDocument:
     return ProcessedDocument(finish(doc, cfg))
 
 
+def warm_up(cfg: Config) -> None:
+    """Load the OCR engine and take the scan route's first calls on a small ruled page, so a
+    worker's first document does not pay them (a worker calls this before its first task)."""
+    import numpy as np
+
+    from .ocr.registry import get_engine
+    from .scanpage import prepare, read
+    from .types import PageImage
+
+    page = np.full((400, 600, 3), 255, np.uint8)
+    for y in (40, 200, 360):
+        page[y : y + 2, 40:560] = 0
+    for x in (40, 300, 558):
+        page[40:362, x : x + 2] = 0
+    page[100:120, 80:200] = 0  # a bar of "text" in one cell
+    read(prepare(PageImage(page=1, image=page, dpi=200.0), cfg), get_engine(cfg.ocr.engine, cfg.ocr))
+
+
 def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = None) -> ProcessedDocument:
     """`perfscan run`: a PDF or image, page by page through the route its kind calls for.
 

@@ -83,6 +83,7 @@ class Task:
     mtime_ns: int
     cfg: Config
     process: str
+    warm_up: str = ""  # `module:function(cfg)` run once per worker and config before its first document
 
 
 @dataclass(frozen=True)
@@ -478,6 +479,20 @@ def _takes_page_images(function: Callable[..., object]) -> bool:
         return False
 
 
+def _warm_up(task: Task, warmed: set[tuple[str, str]]) -> None:
+    """The task's `warm_up`, once per worker and config, before its document's clock starts:
+    loading models and first calls (~1–2 s) are the worker's start-up, not the document's time.
+    A failure here is left for the document itself to meet and report."""
+    key = (task.warm_up, task.cfg.model_dump_json())
+    if not task.warm_up or key in warmed:
+        return
+    warmed.add(key)
+    try:
+        resolve(task.warm_up)(task.cfg)
+    except Exception:  # noqa: BLE001 — see the docstring
+        traceback.print_exc()
+
+
 def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], None]) -> _Reply:
     start = time.monotonic()
     result: ProcessedDocument | None = None
@@ -561,8 +576,10 @@ def main() -> int:
     cv2.setNumThreads(setup.threads)
     release_free_memory = _heap_trimmer()
     _write(channel, _Ready())
+    warmed: set[tuple[str, str]] = set()
     while (task := _read(tasks)) is not None:
         assert isinstance(task, Task)
+        _warm_up(task, warmed)
         reply = _execute(task, channel, release_free_memory)
         release_free_memory()  # before the reply: the pool's at-rest check follows it
         try:

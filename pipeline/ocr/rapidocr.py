@@ -33,7 +33,7 @@ from .base import LineResult
 from .models import verified_model_path
 
 _REC_HEIGHT = 48
-_MIN_WH_RATIO = 2.0  # PaddleOCR pads to 320/48; cost is linear in width, but a 2-glyph crop needs some room
+_MIN_WH_RATIO = 1.0  # the narrowest padded line: 48 px (6 frames), room for the shortest cell text
 _BATCH_WIDTH_PER_LINE = 320  # PaddleOCR's line width: a batch holds at most this much per line on average
 
 
@@ -109,7 +109,7 @@ def line_width(crop: np.ndarray, width_scale: float) -> int:
 
 
 def padded_width(width: int, step: float) -> int:
-    """The width a line is padded to: the smallest of the widths 96 · step^k (multiples of 8)
+    """The width a line is padded to: the smallest of the widths 48 · step^k (multiples of 8)
     that holds it. Padding by a line's own width, never by its batch's widest, is what makes a
     line read the same whatever else is on the page: the recognizer's output does change with the
     padding (a `=100.00(%)` read as `=100.0(%)` next to wider lines)."""
