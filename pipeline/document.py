@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .assess import assess
 from .config import DEFAULT_CONFIG, Config
 from .errors import DocumentError
+from .export import page_image_name
 from .forms import FormRecords, build_form
 from .records import Document
 from .rules import load_forms_config
@@ -172,7 +173,7 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
         raise DocumentError("no table or text found on any page (blank pages, or not a form)")
     records = build_form(grids)
     doc = _document(path, sha, n_pages, records, engine="+".join(sorted(engines)))
-    doc = doc.model_copy(update={"page_images": {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in scanned}})
+    doc = doc.model_copy(update={"page_images": {p: page_image_name(doc.doc_id, p) for p in scanned}})
     return ProcessedDocument(finish(doc, cfg), jpegs)
 
 
