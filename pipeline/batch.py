@@ -6,10 +6,10 @@
 Only this coordinator writes to the output folder, one document at a time: the page images, then
 the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
 it is done. Page images arrive while their document still runs (a worker streams each as it is
-made) and are written at once under their final names; images no record names — of a document
-that failed, timed out, lost its worker or was interrupted, or pages a redone document no longer
-has — are removed when it is committed, when the run stops, or (after a kill) when the next run
-starts. The CSVs are rebuilt from all records at the end (when any record changed) and each is
+made) and are staged at once under temp names, put in place just before the record; staged images
+of a document that failed, timed out, lost its worker or was interrupted are dropped (after a kill,
+by the next run, with images no record names), and pages a redone document no longer has go once
+its new record is in. The CSVs are rebuilt from all records at the end (when any record changed) and each is
 swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
 row. A lock file keeps a second run (an overlapping cron job) out of the same output folder.
@@ -325,41 +325,40 @@ class _Batch:
         finally:
             executor.close()
             for doc_id in list(self._streamed):  # interrupted: documents that will not be committed
-                self._drop_stale_pages(doc_id, self._referenced_pages(doc_id))
+                self._settle_pages(doc_id, keep=set())
 
     def _write_page(self, task: Task, page: int, jpeg: bytes) -> None:
-        """A page image streamed from a worker (on an executor thread): written at once, under the
-        name its record will give it. Noted first, so that a write cut short is cleaned up too."""
+        """A page image streamed from a worker (on an executor thread), staged at once under a temp
+        name beside its final one. It is put in place only when its document commits: until then a
+        previous record of the same document keeps pointing at its own images, and a killed run
+        leaves only temp files (`.*.tmp`), which the next run removes."""
         doc_id = task.sha256[:16]
         name = page_image_name(doc_id, page)
         with self._streamed_lock:
             self._streamed.setdefault(doc_id, set()).add(name)
-        atomic_write(self.out_dir / name, jpeg)
+        atomic_write(self._staged(name), jpeg)
 
-    def _drop_stale_pages(self, doc_id: str, keep: set[str], whole_folder: bool = False) -> None:
-        """Remove the page images of `doc_id` written in this run (or, `whole_folder`, all of its
-        images in the folder) that are not in `keep`, the pages its record names."""
+    def _staged(self, name: str) -> Path:
+        final = self.out_dir / name
+        return final.with_name(f".{final.name}.staged.tmp")
+
+    def _settle_pages(self, doc_id: str, keep: set[str]) -> None:
+        """The staged page images of `doc_id`: those in `keep` (the pages its record names) go in
+        place, the others are dropped."""
         with self._streamed_lock:
             names = self._streamed.pop(doc_id, set())
-        if whole_folder:
-            names |= page_image_names(self.out_dir, doc_id)
-        for name in names - keep:
-            (self.out_dir / name).unlink(missing_ok=True)
-
-    def _referenced_pages(self, doc_id: str) -> set[str]:
-        """The page images the committed record of `doc_id` names (none without a record)."""
-        try:
-            data = (self.out_dir / "records" / f"{doc_id}.json").read_bytes()
-        except FileNotFoundError:
-            return set()
-        return set(Document.model_validate_json(data).page_images.values())
+        for name in names:
+            staged = self._staged(name)
+            if name in keep and staged.exists():
+                os.replace(staged, self.out_dir / name)
+            else:
+                staged.unlink(missing_ok=True)
 
     def _commit(self, outcome: Outcome, path: Path, source: SourceRow) -> None:
         task = outcome.task
         name = display_path(path)
         if outcome.failure == "cancelled":
-            doc_id = task.sha256[:16]
-            self._drop_stale_pages(doc_id, self._referenced_pages(doc_id))
+            self._settle_pages(task.sha256[:16], keep=set())
             return
         if outcome.result is not None and outcome.failure in (None, "input"):
             doc = outcome.result.document.model_copy(update={"source_path": name})
@@ -370,11 +369,13 @@ class _Batch:
             doc = _failed(path, outcome.reason, task.sha256)
             jpegs = {}
         self._outputs_change()
-        redone = (self.out_dir / "records" / f"{doc.doc_id}.json").exists()
+        keep = set(doc.page_images.values())
+        self._settle_pages(doc.doc_id, keep)
         write_record(self.out_dir, doc, jpegs)
         # Before the state row: a kill in between leaves the document not done, so redone and
         # cleaned next time. A redone document may have had pages this attempt does not name.
-        self._drop_stale_pages(doc.doc_id, set(doc.page_images.values()), whole_folder=redone)
+        for old_page in page_image_names(self.out_dir, doc.doc_id) - keep:
+            (self.out_dir / old_page).unlink(missing_ok=True)
         row = DocumentRow(
             sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
             failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
@@ -569,8 +570,9 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
 
 
 def _remove_leftovers(out_dir: Path) -> None:
-    """Temp files of atomic writes that a killed run left behind (`.NAME.XXXX.tmp`), and page
-    images it streamed for documents it never committed (no record names their doc_id)."""
+    """Temp files a killed run left behind: of atomic writes (`.NAME.XXXX.tmp`) and page images
+    staged for documents it never committed (`.NAME.staged.tmp`); and page images whose doc_id no
+    record has."""
     for folder in (out_dir, out_dir / "records", out_dir / "pages"):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):

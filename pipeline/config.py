@@ -40,7 +40,7 @@ class ImagingConfig(Section):
 class GridConfig(Section):
     min_cells: int = Field(4, description="fewer cells than this on a page means: no table here")
     max_dpi: float = Field(
-        250.0, description="finer pages are searched for rulings at this resolution (reading keeps the full one; "
+        250.0, ge=72.0, description="finer pages are searched for rulings at this resolution (reading keeps the full one; "
         "at 200, two merged cells of a 250-dpi fixture scan split)"
     )
     ink_threshold: int = Field(60, description="ink level (0 paper … 255 black, against local paper) that counts as ink")
@@ -87,9 +87,12 @@ class OcrConfig(Section):
     model_dirs: dict[str, str] = Field(
         default_factory=dict, description="paddleocr only: your own det/rec model folders (keys det, rec)"
     )
-    rec_batch_size: int = Field(16, description="text-line crops per recognizer call (sorted by width)")
+    rec_batch_size: int = Field(
+        16, ge=1, description="text-line crops per recognizer call at most (rapidocr: lines of one padded width, "
+        "at most this × 320 px in all)"
+    )
     rec_width_step: float = Field(
-        1.04, description="rapidocr only: lines are padded to the widths 48 × step^k (the same padding for a line "
+        1.04, gt=1.0, description="rapidocr only: lines are padded to the widths 48 × step^k (the same padding for a line "
         "whatever its neighbours; smaller = less padding, more recognizer calls)"
     )
     rec_width_scale: float = Field(

@@ -5,7 +5,8 @@
 
 Only this module decides which route a page takes: a trustworthy text layer goes through camelot,
 a scan or an untrusted OCR layer goes through grid detection and OCR (`scanpage`). Page images of
-scanned pages are handed to export (as JPEG bytes) so the review page can show the evidence.
+scanned pages go out as JPEG bytes (to the worker's page-image sink, else in the result) so the review
+page can show the evidence.
 """
 
 from __future__ import annotations

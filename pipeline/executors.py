@@ -45,7 +45,11 @@ class LocalExecutor:
         done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
 
         def run(task: Task) -> None:
-            done.put(self._pool.run(task, pages))
+            try:
+                outcome = self._pool.run(task, pages)
+            except Exception as exc:  # noqa: BLE001 — a supervisor fault fails its document, never hangs the batch
+                outcome = Outcome(task, None, "internal", f"internal error while supervising the document: {exc!r}")
+            done.put(outcome)
 
         for task in tasks:
             self._threads.submit(run, task)

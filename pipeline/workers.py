@@ -121,6 +121,11 @@ class _Setup:
 
 
 @dataclass(frozen=True)
+class _Begun:
+    """The worker has warmed up and starts the document: its time limit runs from here."""
+
+
+@dataclass(frozen=True)
 class _Ready:
     """The worker has imported what it needs and waits for tasks."""
 
@@ -240,10 +245,13 @@ class _Worker:
     def _enforce(self, deadline: float, cancelled: Callable[[], bool], what: str) -> None:
         """Kill the worker and raise `_Stopped` if it is past its deadline or ceiling, or cancelled."""
         if time.monotonic() >= deadline:
-            limit = self.limits.start_timeout if what == "start" else self.limits.timeout
+            limit = self.limits.start_timeout if what in ("start", "warm-up") else self.limits.timeout
             self.kill()
             if what == "start":
                 raise _Stopped("crash", f"the worker process did not start within {limit:g} s")
+            if what == "warm-up":
+                raise _Stopped("timeout", f"its worker did not get ready (loading models) within {limit:g} s; "
+                                          "it was stopped")
             raise _Stopped("timeout", f"took longer than {limit:g} s (--doc-timeout); its worker was stopped")
         if cancelled():
             self.kill()
@@ -345,13 +353,20 @@ class WorkerPool:
         """
         started_at = time.time()
         start = time.monotonic()
-        deadline = start + self.limits.timeout
         worker: _Worker | None = None
         try:
             worker = self._checkout()
             worker.send(task)
-            while isinstance(reply := worker.receive(deadline, self._closing.is_set), _PageImage):
-                pages(task, reply.page, reply.jpeg)
+            # A worker may first warm up (load models) under the start-up limit; the document's own
+            # clock starts when it says `_Begun`.
+            deadline, what = time.monotonic() + self.limits.start_timeout, "warm-up"
+            while not isinstance(reply := worker.receive(deadline, self._closing.is_set, what), _Reply):
+                if isinstance(reply, _Begun):
+                    deadline, what = time.monotonic() + self.limits.timeout, "document"
+                elif isinstance(reply, _PageImage):
+                    pages(task, reply.page, reply.jpeg)
+                else:
+                    raise TypeError(f"unexpected message from the worker: {type(reply).__name__}")
         except _Stopped as stop:
             peak = 0
             if worker is not None:
@@ -363,7 +378,6 @@ class WorkerPool:
                 worker.kill()
             return Outcome(task, None, "internal", f"internal error in the worker pool: {exc!r}", started_at,
                            time.monotonic() - start)
-        assert isinstance(reply, _Reply)
         self._checkin(worker)
         return Outcome(task, reply.result, reply.failure, reply.reason, started_at, reply.seconds, reply.peak_rss)
 
@@ -580,6 +594,7 @@ def main() -> int:
     while (task := _read(tasks)) is not None:
         assert isinstance(task, Task)
         _warm_up(task, warmed)
+        _write(channel, _Begun())
         reply = _execute(task, channel, release_free_memory)
         release_free_memory()  # before the reply: the pool's at-rest check follows it
         try:

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.config import OcrConfig
+from pipeline.config import OcrConfig, load_config
 from pipeline.errors import ModelIntegrityError, UsageError
 from pipeline.ocr import ENGINE_NAMES, LineResult, get_engine
 from pipeline.ocr.models import MANIFEST, load_manifest, verified_model_path
-from pipeline.ocr.rapidocr import CtcDecoder, sort_boxes
+from pipeline.ocr.rapidocr import CtcDecoder, padded_width, sort_boxes
 from pipeline.types import BBox
 
 FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
@@ -51,6 +51,15 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "socket", NoNetwork)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_lines_pad_to_fixed_width_classes_and_a_step_that_never_grows_is_refused():
+    # A line's padding depends on its own width only, so it reads the same whatever its neighbours.
+    assert padded_width(10, 1.04) == 48
+    assert [padded_width(w, 1.04) for w in (49, 50, 51)] == [padded_width(49, 1.04)] * 3
+    assert all(w <= padded_width(w, 1.04) < w * 1.04 + 8 for w in range(48, 3000, 7))
+    with pytest.raises(UsageError, match="rec_width_step"):
+        load_config(None, {"ocr": {"rec_width_step": 1.0}})  # would pad forever
 
 
 def test_unknown_engine_lists_the_names():

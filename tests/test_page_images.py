@@ -86,19 +86,20 @@ def test_a_redone_document_keeps_only_the_pages_its_new_record_names(tmp_path):
     assert pages_on_disk(out) == named_pages(out) == set()
 
 
-def _coordinator(inputs: Path, out: Path) -> subprocess.Popen:
+def _coordinator(inputs: Path, out: Path, force: bool = False) -> subprocess.Popen:
     """A batch with `paged` in its own process, so that it can be killed like a cron job."""
     code = ("import sys; from pathlib import Path; from pipeline.batch import Command, run_batch; "
             "from pipeline.config import load_config; from pipeline.inputs import TEXT_EXTRACTIONS; "
             "run_batch([Path(sys.argv[1])], Path(sys.argv[2]), load_config(None, {}), "
-            "Command('paged', 'tests.batchfiles:paged', 'text', TEXT_EXTRACTIONS))")
-    return subprocess.Popen([sys.executable, "-c", code, str(inputs), str(out)], cwd=REPO,
+            "Command('paged', 'tests.batchfiles:paged', 'text', TEXT_EXTRACTIONS), force=sys.argv[3] == '1')")
+    return subprocess.Popen([sys.executable, "-c", code, str(inputs), str(out), "1" if force else "0"], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _first_page(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until the first page image of the run is staged."""
     deadline = time.monotonic() + timeout
-    while not list((out / "pages").glob("*.jpg")) if (out / "pages").is_dir() else True:
+    while not list((out / "pages").glob("*.staged.tmp")) if (out / "pages").is_dir() else True:
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline, "no page image arrived"
         time.sleep(0.05)
@@ -116,11 +117,27 @@ def test_a_run_stopped_mid_document_leaves_no_page_without_a_record(tmp_path, ho
     proc.wait(timeout=30)
     if how == signal.SIGINT:  # an orderly stop cleans up at once
         assert pages_on_disk(out) == named_pages(out) == set()
-    else:  # a killed run cannot: its pages are there, named by no record ...
+    else:  # a killed run cannot: its staged pages are there, named by no record ...
         assert pages_on_disk(out) and not named_pages(out)
+        assert all(name.endswith(".staged.tmp") for name in pages_on_disk(out))
     # ... until the next run, which removes them even though it makes no page images itself.
     assert run_batch([inputs], out, config(), text_import()).processed == 2
     assert pages_on_disk(out) == named_pages(out) == set()
+
+
+def test_a_redo_killed_mid_document_leaves_the_old_record_and_its_pages_as_they_were(tmp_path):
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 1, prefix="slow")
+    out = tmp_path / "out"
+    assert _coordinator(inputs, out).wait(timeout=60) == 0
+    before = {name: (out / name).stat().st_ino for name in named_pages(out)}
+    assert len(before) == PAGES
+    proc = _coordinator(inputs, out, force=True)
+    _first_page(out, proc)
+    proc.kill()
+    proc.wait(timeout=30)
+    # The redo's pages were only staged: the old record's images are the very same files.
+    assert {name: (out / name).stat().st_ino for name in named_pages(out)} == before
 
 
 @pytest.mark.slow
