@@ -173,6 +173,7 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     if not any(g.cells for g in grids):
         raise DocumentError("no table or text found on any page (blank pages, or not a form)")
     records = build_form(grids)
+    del grids  # what the records need is in them now; a 500-page document's grids are ~45 MB
     doc = _document(path, sha, n_pages, records, engine="+".join(sorted(engines)))
     doc = doc.model_copy(update={"page_images": {p: page_image_name(doc.doc_id, p) for p in scanned}})
     return ProcessedDocument(finish(doc, cfg), jpegs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BBox:
     """A box in page pixels, top-left origin, x1/y1 exclusive."""
 
@@ -43,7 +43,7 @@ class PageImage:
     dpi: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One (possibly merged) table cell: its top-left grid position, spans and what was read."""
 
@@ -59,7 +59,7 @@ class Cell:
     alternatives: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TableGrid:
     """A table on one page. `cells` hold only origins of merged cells, not every covered slot."""
 
