@@ -145,7 +145,8 @@ class BatchConfig(Section):
         50, ge=1, description="a worker process is replaced after this many documents, so leaks cannot pile up"
     )
     worker_start_timeout: float = Field(
-        120.0, gt=0, description="seconds a new worker process may take to import the pipeline and say it is ready"
+        120.0, gt=0, description="seconds a new worker process may take to import the pipeline and say it is ready, "
+        "and again to load its models before its first document (not counted in --doc-timeout)"
     )
     executor: Literal["local", "dask"] = Field(
         "local", description="local: worker processes on this machine; dask: tasks on a Dask cluster (`scheduler`)"
