@@ -572,11 +572,12 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
 def _remove_leftovers(out_dir: Path) -> None:
     """Temp files a killed run left behind: of atomic writes (`.NAME.XXXX.tmp`) and page images
     staged for documents it never committed (`.NAME.staged.tmp`); and page images whose doc_id no
-    record has."""
-    for folder in (out_dir, out_dir / "records", out_dir / "pages"):
-        if folder.is_dir():
-            for tmp in folder.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
+    record has. Every folder perfscan writes into is searched (records, pages, review, ...): a kill
+    can land in any of their atomic writes."""
+    folders = [out_dir, *(d for d in out_dir.iterdir() if d.is_dir())] if out_dir.is_dir() else []
+    for folder in folders:
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
     pages = out_dir / "pages"
     if not pages.is_dir():
         return
