@@ -89,12 +89,15 @@ def side_by_side(fixtures: list[str], peers: tuple[str, ...],
     return results, run
 
 
+def measured(title: str, command: str, *parts: str) -> str:
+    """One BENCHMARK.md section: its heading, the machine and command it was measured with, then
+    its tables and text."""
+    return "\n\n".join([f"## {title}", f"{machine()} Command: `{command}`.", *parts]) + "\n"
+
+
 def section(title: str, command: str, results: list[SystemResult], fixtures: list[str]) -> str:
-    return "\n\n".join([
-        f"## {title}", f"{machine()} Command: `{command}`.", systems_table(results),
-        "Indicator values found, per fixture:", fixtures_table(results, fixtures, manifest()),
-        "Systems:\n" + labels(results),
-    ]) + "\n"
+    return measured(title, command, systems_table(results), "Indicator values found, per fixture:",
+                    fixtures_table(results, fixtures, manifest()), "Systems:\n" + labels(results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,16 +158,13 @@ def scaling_sections(scans: list[str], args: argparse.Namespace, command: str,
         started = _note(f"perfscan --workers {workers} on {pages} pages")
         runs.append(scaling.measure(scans, workers, timeout))
         _note(f"done in {time.monotonic() - started:.0f} s")
-    workers_md = "\n\n".join(["## perfscan with 1 and 2 workers (scanned fixtures)",
-                               f"{machine()} Command: `{command}`.", scaling.table(runs)]) + "\n"
+    workers_md = measured("perfscan with 1 and 2 workers (scanned fixtures)", command, scaling.table(runs))
     print(workers_md)
     started = _note(f"long documents of {', '.join(map(str, args.sizes))} pages from {args.source}")
     long_results = longdoc.measure_sizes(args.source, args.sizes, args.timeout_per_page)
     _note(f"done in {time.monotonic() - started:.0f} s")
-    long_md = "\n\n".join([
-        f"## perfscan on long documents ({args.source} pages repeated, 1 worker)",
-        f"{machine()} Command: `{command}`.", longdoc.table(long_results),
-    ]) + "\n"
+    long_md = measured(f"perfscan on long documents ({args.source} pages repeated, 1 worker)", command,
+                       longdoc.table(long_results))
     print(long_md)
     return {"workers": workers_md, "long-documents": long_md}
 
@@ -174,10 +174,8 @@ def long_run_section(pages: int, timeout_per_page: float, command: str) -> str:
     started = _note(f"long run of {pages} pages of distinct scanned documents, 1 worker")
     result = longrun.measure(pages, timeout_per_page)
     _note(f"done in {time.monotonic() - started:.0f} s")
-    text = "\n\n".join([
-        f"## perfscan memory over a long run ({result.pages} pages, {result.documents} documents, 1 worker)",
-        f"{machine()} Command: `{command}`.", longrun.table(result),
-    ]) + "\n"
+    text = measured(f"perfscan memory over a long run ({result.pages} pages, {result.documents} documents, 1 worker)",
+                    command, longrun.table(result))
     print(text)
     return text
 
