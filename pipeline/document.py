@@ -30,6 +30,7 @@ from .types import Cell, TableGrid
 
 if TYPE_CHECKING:
     from .imaging import PageInfo
+    from .ocr.base import OcrEngine
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     jpegs: dict[int, bytes] = {}
     scanned: list[int] = []
     engines: set[str] = set()
+    engine: OcrEngine | None = None  # looked up at the first scanned page (a born-digital file needs none)
     # One page ahead is loaded (and, if scanned, prepared) on a second thread while this one
     # reads the current page; that thread is the only one touching the PDF (pdfium is not
     # thread-safe). Exiting the `with` waits for it before the document is closed.
@@ -161,7 +163,7 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
                 grids.extend(loaded)
                 engines.add("camelot")
                 continue
-            engine = get_engine(cfg.ocr.engine, cfg.ocr)
+            engine = engine or get_engine(cfg.ocr.engine, cfg.ocr)
             grids.extend(read(loaded, engine))
             engines.add(engine.name)
             scanned.append(info.page)

@@ -45,11 +45,16 @@ def prepare(image: PageImage, cfg: Config) -> PreparedPage:
     detected = detect_grids(image, cfg.grid)
     page = detected.image
     band = _title_band(page, detected.grids)
-    to_read = detected.grids + ([band] if band is not None else [])
+    to_read = _with_band(detected.grids, band)
     # A page without a table is read by detection (`read`); it has no cells to cut.
     lines = page_lines(page, detected.ink, to_read, cfg.read) if to_read else PageLines([], [])
     ok, buf = cv2.imencode(".jpg", page.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"")
+
+
+def _with_band(grids: list[TableGrid], band: TableGrid | None) -> list[TableGrid]:
+    """The grids whose cells are cut into lines, in `PreparedPage.lines` order: the band last."""
+    return grids + ([band] if band is not None else [])
 
 
 def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
@@ -58,9 +63,8 @@ def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
     if not prepared.grids:
         text = _detected_text(page, engine)
         return [text] if text.cells else []
-    to_read = prepared.grids + ([prepared.band] if prepared.band is not None else [])
     crops = prepared.lines.crops
-    filled = fill_cells(to_read, prepared.lines, engine.recognize(crops) if crops else [], engine.name)
+    filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines, engine.recognize(crops) if crops else [], engine.name)
     if prepared.band is None:
         return filled
     head = _band_lines(page, filled[-1].cells[0], engine.name)
