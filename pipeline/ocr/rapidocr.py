@@ -133,8 +133,8 @@ def rec_input(crops: list[np.ndarray], width_scale: float, width: int) -> np.nda
 def width_batches(widths: list[int], size: int) -> list[tuple[int, list[int]]]:
     """(padded width, crop indices) for one recognizer call each: crops of one padded width, at
     most `size` of them and at most `size` × 320 pixels wide in all. The recognizer's output is
-    (lines × width/8 × 18,710 classes) floats: unbounded, a batch of 16 wide lines is 100 MB, and
-    two batches run at once."""
+    (lines × width/8 × 18,710 classes) floats, and its last layers hold three tensors that size:
+    unbounded, a batch of 16 wide lines is 100 MB each, and two batches run at once."""
     by_width: dict[int, list[int]] = {}
     for i, w in enumerate(widths):
         by_width.setdefault(w, []).append(i)
