@@ -121,14 +121,20 @@ def ink_image(bgr: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
     paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     paper = cv2.blur(paper, (k, k))
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    ratio = red.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0)
-    ink = (255.0 * (1.0 - np.clip(ratio, 0.0, 1.0))).astype(np.uint8)
+    # 255 · (1 − clip(red / max(paper, 1), 0, 1)), computed in one float buffer: full-page float
+    # temporaries are what a worker's heap is made of (15 MB each at 200 dpi).
+    ratio = red.astype(np.float32)
+    np.divide(ratio, np.maximum(paper, 1).astype(np.float32), out=ratio)
+    np.clip(ratio, 0.0, 1.0, out=ratio)
+    np.subtract(1.0, ratio, out=ratio)
+    np.multiply(ratio, 255.0, out=ratio)
+    ink = ratio.astype(np.uint8)
+    del ratio
     if bgr.ndim == 3:
         # Seal ink is saturated red; JPEG chroma blur darkens its red channel at the edges, so
         # the red channel alone leaves a ghost. Black text under a seal stays dark in red.
-        b, g = bgr[:, :, 0].astype(np.int16), bgr[:, :, 1].astype(np.int16)
-        r = red.astype(np.int16)
-        seal = (r - np.maximum(b, g) > cfg.seal_saturation) & (r > cfg.seal_min_red)
+        seal = red.astype(np.int16) - np.maximum(bgr[:, :, 0], bgr[:, :, 1]) > cfg.seal_saturation
+        seal &= red > cfg.seal_min_red
         ink[seal] = 0
     # Large dark areas reaching the page edge (scanner border, shadows) are not ink. Only those
     # touching the edge: a bold, dense glyph (算, 置) blurred by JPEG is a thick dark blob too.
@@ -219,7 +225,8 @@ def ridge_mask(
         near = max(2, round(near_in * dpi))
         mid = max(near + 1, round(mid_in * dpi))
         beside = _band_max(along, near, mid, np.maximum)
-        ok = (along - beside > cfg.ridge_threshold) & (beside < dominated)
+        ok = beside < dominated
+        ok &= np.subtract(along, beside, out=beside) > cfg.ridge_threshold
         far = round(far_in * dpi)
         if far > mid:
             ok &= _band_max(along, mid, far, np.minimum) < dominated

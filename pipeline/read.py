@@ -61,8 +61,9 @@ def page_lines(page: PageImage, ink: np.ndarray, grids: Sequence[TableGrid], cfg
     # Faint ink (seal ghosts, paper texture) becomes paper; the rest is shown as measured.
     # Blackening grey stroke edges too (solid_ink < 255) fattens glyphs, and PP-OCRv6 then
     # reads traditional forms (數 for 数) on 250–300 dpi scans.
-    stretched = (ink.astype(np.float32) - cfg.view_floor) * (255.0 / max(1, cfg.solid_ink - cfg.view_floor))
-    view = (255 - np.clip(stretched, 0, 255)).astype(np.uint8)
+    # A lookup table over the 256 ink levels: no full-page float temporaries.
+    levels = (np.arange(256, dtype=np.float32) - cfg.view_floor) * (255.0 / max(1, cfg.solid_ink - cfg.view_floor))
+    view = cv2.LUT(ink, (255 - np.clip(levels, 0, 255)).astype(np.uint8))
     crops = [np.repeat(view[c.box.y0 : c.box.y1, c.box.x0 : c.box.x1, None], 3, axis=2) for c in lines]
     return PageLines(lines=lines, crops=crops)
 
