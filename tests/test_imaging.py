@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +195,42 @@ def test_jpeg_bytes_with_pdf_name_open_as_image(tmp_path):
     odd.write_bytes(buf.getvalue())
     with open_document(odd, ImagingConfig()) as doc:
         assert doc.page_image(1).image.shape == (2339, 1654, 3)
+
+
+def _rss_mb() -> float:
+    """Resident memory, after the C heap hands back what is free (glibc) so only held memory counts."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux /proc to read memory")
+def test_long_scanned_pdf_is_read_in_flat_memory(tmp_path):
+    """pdfium keeps what it parsed until its document closes: reading a long scan used to hold
+    every page's image stream (the file's size) until the end of the document."""
+    import pypdfium2 as pdfium
+
+    source = pdfium.PdfDocument(Path(__file__).parents[1] / "fixtures" / "docs" / "u000_scan.pdf")
+    long_pdf = pdfium.PdfDocument.new()
+    for _ in range(96 // len(source)):
+        long_pdf.import_pages(source)
+    path = tmp_path / "long.pdf"
+    long_pdf.save(path)
+    long_pdf.close()
+    first = source[0]
+    n_source = len(source)
+    first.close()
+    source.close()
+    before = _rss_mb()
+    with open_document(path, ImagingConfig()) as doc:
+        assert doc.n_pages == 96 and all(p.kind == "scan" for p in doc.pages)
+        start = doc.page_image(1).image
+        for page in range(2, 96):
+            shape = doc.page_image(page).image.shape
+        held = _rss_mb() - before - start.nbytes / 2**20
+        last = doc.page_image(96 - n_source + 1).image
+    # A 0.32 MB-a-page file: +30 MB after 96 pages when pdfium's parsed objects pile up.
+    assert held < 12, f"{held:.0f} MB held after reading 96 pages"
+    assert np.array_equal(start, last)  # the same page, read before and after the file was reopened
+    assert shape == start.shape
