@@ -128,9 +128,10 @@ class _ReopenedPdf:
     worker's memory grew with the document's length. Reopening takes about a millisecond.
     """
 
-    def __init__(self, path: Path, pdf: pdfium.PdfDocument):
+    def __init__(self, path: Path):
+        """Opens the file at once, so an unreadable or encrypted PDF fails here."""
         self.path = path
-        self._pdf: pdfium.PdfDocument | None = pdf
+        self._pdf: pdfium.PdfDocument | None = pdfium.PdfDocument(path)
         self._pages_read = 0
 
     def __len__(self) -> int:
@@ -157,7 +158,7 @@ class _ReopenedPdf:
 
 def _open_pdf(path: Path, cfg: ImagingConfig) -> SourceDocument:
     try:
-        pdf = _ReopenedPdf(path, pdfium.PdfDocument(path))
+        pdf = _ReopenedPdf(path)
     except pdfium.PdfiumError as exc:
         message = str(exc)
         if "password" in message.lower():

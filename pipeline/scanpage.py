@@ -64,7 +64,8 @@ def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
         text = _detected_text(page, engine)
         return [text] if text.cells else []
     crops = prepared.lines.crops
-    filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines, engine.recognize(crops) if crops else [], engine.name)
+    results = engine.recognize(crops) if crops else []
+    filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines, results, engine.name)
     if prepared.band is None:
         return filled
     head = _band_lines(page, filled[-1].cells[0], engine.name)

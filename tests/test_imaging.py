@@ -218,9 +218,7 @@ def test_long_scanned_pdf_is_read_in_flat_memory(tmp_path):
     path = tmp_path / "long.pdf"
     long_pdf.save(path)
     long_pdf.close()
-    first = source[0]
     n_source = len(source)
-    first.close()
     source.close()
     before = _rss_mb()
     with open_document(path, ImagingConfig()) as doc:
