@@ -23,6 +23,7 @@ from .config import DEFAULT_CONFIG, Config
 from .errors import DocumentError
 from .export import page_image_name
 from .forms import FormRecords, build_form
+from .gridspool import GridSpool
 from .records import Document
 from .rules import load_forms_config
 from .textinput import read_text_file, text_to_grids
@@ -139,43 +140,45 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     from .scanpage import PreparedPage, prepare, read
 
     sha = file_sha256(path)
-    grids: list[TableGrid] = []
     jpegs: dict[int, bytes] = {}
     scanned: list[int] = []
     engines: set[str] = set()
     engine: OcrEngine | None = None  # looked up at the first scanned page (a born-digital file needs none)
-    # One page ahead is loaded (and, if scanned, prepared) on a second thread while this one
-    # reads the current page; that thread is the only one touching the PDF (pdfium is not
-    # thread-safe). Exiting the `with` waits for it before the document is closed.
-    with open_document(path, cfg.imaging) as source, ThreadPoolExecutor(1, "perfscan-ahead") as ahead:
+    # A page's grids go to the spool as soon as they are read (see `GridSpool`). One page ahead is
+    # loaded (and, if scanned, prepared) on a second thread while this one reads the current page;
+    # that thread is the only one touching the PDF (pdfium is not thread-safe). Exiting the `with`
+    # waits for it before the document is closed.
+    with GridSpool() as spool:
+        with open_document(path, cfg.imaging) as source, ThreadPoolExecutor(1, "perfscan-ahead") as ahead:
 
-        def load(info: PageInfo) -> list[TableGrid] | PreparedPage:
-            if info.kind == "text":
-                return _text_page(path, source, info.page)
-            return prepare(source.page_image(info.page), cfg)
+            def load(info: PageInfo) -> list[TableGrid] | PreparedPage:
+                if info.kind == "text":
+                    return _text_page(path, source, info.page)
+                return prepare(source.page_image(info.page), cfg)
 
-        upcoming = [ahead.submit(load, info) for info in source.pages[:1]]
-        for k, info in enumerate(source.pages):
-            loaded = upcoming.pop().result()
-            if k + 1 < len(source.pages):
-                upcoming.append(ahead.submit(load, source.pages[k + 1]))
-            if isinstance(loaded, list):
-                grids.extend(loaded)
-                engines.add("camelot")
-                continue
-            engine = engine or get_engine(cfg.ocr.engine, cfg.ocr)
-            grids.extend(read(loaded, engine))
-            engines.add(engine.name)
-            scanned.append(info.page)
-            if page_images is None:
-                jpegs[info.page] = loaded.jpeg
-            else:
-                page_images(info.page, loaded.jpeg)
-        n_pages = source.n_pages
+            upcoming = [ahead.submit(load, info) for info in source.pages[:1]]
+            for k, info in enumerate(source.pages):
+                loaded = upcoming.pop().result()
+                if k + 1 < len(source.pages):
+                    upcoming.append(ahead.submit(load, source.pages[k + 1]))
+                if isinstance(loaded, list):
+                    spool.add(loaded)
+                    engines.add("camelot")
+                    continue
+                engine = engine or get_engine(cfg.ocr.engine, cfg.ocr)
+                spool.add(read(loaded, engine))
+                engines.add(engine.name)
+                scanned.append(info.page)
+                if page_images is None:
+                    jpegs[info.page] = loaded.jpeg
+                else:
+                    page_images(info.page, loaded.jpeg)
+            n_pages = source.n_pages
+        grids = spool.read_all()
     if not any(g.cells for g in grids):
         raise DocumentError("no table or text found on any page (blank pages, or not a form)")
     records = build_form(grids)
-    del grids  # what the records need is in them now; a 500-page document's grids are ~45 MB
+    del grids  # what the records need is in them now
     doc = _document(path, sha, n_pages, records, engine="+".join(sorted(engines)))
     doc = doc.model_copy(update={"page_images": {p: page_image_name(doc.doc_id, p) for p in scanned}})
     return ProcessedDocument(finish(doc, cfg), jpegs)
