@@ -146,8 +146,9 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     engine: OcrEngine | None = None  # looked up at the first scanned page (a born-digital file needs none)
     # A page's grids go to the spool as soon as they are read (see `GridSpool`). One page ahead is
     # loaded (and, if scanned, prepared) on a second thread while this one reads the current page;
-    # that thread is the only one touching the PDF (pdfium is not thread-safe). Exiting the `with`
-    # waits for it before the document is closed.
+    # that thread is the only one touching the PDF (pdfium is not thread-safe). Exiting the inner
+    # `with` waits for it before the document is closed; the grids come back after that, with the
+    # PDF closed and no page being read.
     with GridSpool() as spool:
         with open_document(path, cfg.imaging) as source, ThreadPoolExecutor(1, "perfscan-ahead") as ahead:
 
