@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import gc
 import tempfile
-from pathlib import Path
-
-import pypdfium2 as pdfium
 
 from pipeline import document
 from pipeline.config import load_config
 from pipeline.gridspool import GridSpool
 from pipeline.types import BBox, Cell, TableGrid
-
-DOCS = Path(__file__).parents[1] / "fixtures" / "docs"
+from tests.benchmark.longdoc import build_long_pdf
 
 
 def grid(page: int, texts: list[str]) -> TableGrid:
@@ -37,14 +33,7 @@ def test_grids_come_back_whole_and_in_order_and_no_file_is_left(tmp_path, monkey
 
 def test_a_long_document_holds_no_earlier_pages_grids_while_reading(tmp_path, monkeypatch):
     """Counted at each page: the grids alive do not grow with the pages already read."""
-    source = pdfium.PdfDocument(DOCS / "u000_digital.pdf")
-    long_pdf = pdfium.PdfDocument.new()
-    for _ in range(12):
-        long_pdf.import_pages(source)
-    path = tmp_path / "long.pdf"
-    long_pdf.save(path)
-    long_pdf.close()
-    source.close()
+    path = build_long_pdf("u000_digital", 24, tmp_path / "long.pdf")
     alive: list[int] = []
     read_page = document._text_page
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from PIL import Image
 from reportlab.lib.pagesizes import A4
@@ -21,6 +19,9 @@ from reportlab.pdfgen import canvas
 from pipeline.config import ImagingConfig
 from pipeline.errors import InputTooLarge, UnreadableInput
 from pipeline.imaging import open_document
+from pipeline.workers import _heap_trimmer
+from tests.benchmark.corpus import manifest
+from tests.benchmark.longdoc import build_long_pdf
 
 UMING = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
 CLEAN_TEXT = ["项目支出绩效自评表", "年初预算数 全年预算数 全年执行数 执行率", "社区党校教学培训活动完成率 =100.00(%)"]
@@ -198,28 +199,16 @@ def test_jpeg_bytes_with_pdf_name_open_as_image(tmp_path):
 
 
 def _rss_mb() -> float:
-    """Resident memory, after the C heap hands back what is free (glibc) so only held memory counts."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    """Resident memory once the C heap has handed back what is free, so only held memory counts."""
+    _heap_trimmer()()
+    return psutil.Process().memory_info().rss / 2**20
 
 
-@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux /proc to read memory")
 def test_long_scanned_pdf_is_read_in_flat_memory(tmp_path):
     """pdfium keeps what it parsed until its document closes: reading a long scan used to hold
     every page's image stream (the file's size) until the end of the document."""
-    import pypdfium2 as pdfium
-
-    source = pdfium.PdfDocument(Path(__file__).parents[1] / "fixtures" / "docs" / "u000_scan.pdf")
-    long_pdf = pdfium.PdfDocument.new()
-    for _ in range(96 // len(source)):
-        long_pdf.import_pages(source)
-    path = tmp_path / "long.pdf"
-    long_pdf.save(path)
-    long_pdf.close()
-    n_source = len(source)
-    source.close()
+    path = build_long_pdf("u000_scan", 96, tmp_path / "long.pdf")
+    n_source = manifest()["u000_scan"]["pages"]
     before = _rss_mb()
     with open_document(path, ImagingConfig()) as doc:
         assert doc.n_pages == 96 and all(p.kind == "scan" for p in doc.pages)
