@@ -18,7 +18,6 @@ How, and why this way:
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import cv2
@@ -94,14 +93,12 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
         image = rotate(image, angle, border=(255, 255, 255))
         ink = rotate(ink, angle, border=0)
     deskewed = PageImage(page=page.page, image=image, dpi=dpi)
-    # The vertical search runs on a second thread: the two are independent and mostly OpenCV and
-    # numpy work that releases the GIL. A document's first page is prepared with nothing else to do
-    # (no page is being recognised yet), so the second core would idle; the seven fixture scans'
-    # first pages: 2.94 s of grid search on one thread, 2.21 s on two, same grids.
-    with ThreadPoolExecutor(1, "perfscan-vertical") as other:
-        vertical = other.submit(_rulings_and_edges, np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
-        h_rulings, h_edges = _rulings_and_edges(ink, dpi, cfg.ridge_windows_h_in, cfg)
-        v_rulings, v_edges = vertical.result()
+    h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
+    v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
+    h_rulings = find_rulings(h_ridge, dpi, cfg)
+    v_rulings = find_rulings(v_ridge, dpi, cfg)
+    h_edges = edge_mask(h_ridge, dpi, cfg)
+    v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
     for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
         grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg)
@@ -109,14 +106,6 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
             grids.append(grid)
     grids.sort(key=lambda g: min(c.bbox.y0 for c in g.cells if c.bbox is not None))
     return DetectedPage(image=deskewed, ink=ink, grids=grids, skew_deg=angle)
-
-
-def _rulings_and_edges(
-    ink: np.ndarray, dpi: float, windows: tuple[tuple[float, float, float], ...], cfg: GridConfig
-) -> tuple[list[_Ruling], np.ndarray]:
-    """Horizontal rulings and cell-edge mask of `ink` (its transpose for vertical ones)."""
-    ridge = ridge_mask(ink, dpi, windows, cfg)
-    return find_rulings(ridge, dpi, cfg), edge_mask(ridge, dpi, cfg)
 
 
 # --- ink -----------------------------------------------------------------------------------------
