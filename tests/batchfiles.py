@@ -48,6 +48,11 @@ def output_files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in files}
 
 
+def record_count(out: Path) -> int:
+    """Documents committed to `out` so far: its records (a missing folder counts none)."""
+    return len(list((out / "records").glob("*.json")))
+
+
 def run_cli(*args: str | Path, timeout: float = 300, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """`python -m pipeline.cli ARGS` in a real process (argument list, no shell)."""
     return subprocess.run([*prefix, sys.executable, "-m", "pipeline.cli", *map(str, args)], cwd=REPO,

@@ -28,7 +28,15 @@ from pipeline.config import load_config
 from pipeline.executors import LocalExecutor
 from pipeline.inputs import TEXT_EXTRACTIONS
 from pipeline.workers import Limits, Task
-from tests.batchfiles import INDICATORS_PER_FORM, REPO, output_files, read_csv, text_form, write_text_forms
+from tests.batchfiles import (
+    INDICATORS_PER_FORM,
+    REPO,
+    output_files,
+    read_csv,
+    record_count,
+    text_form,
+    write_text_forms,
+)
 
 
 def config(**batch):
@@ -66,7 +74,7 @@ def test_changed_renamed_duplicate_forced_and_reconfigured(tmp_path):
     assert (s.processed, s.done_before) == (1, 1)
     units = {r["unit_name"] for r in read_csv(out / "documents.csv")}
     assert units == {"改过的单位", "测试单位001号"}
-    assert len(list((out / "records").glob("*.json"))) == 2
+    assert record_count(out) == 2
     assert len(read_csv(out / "indicators.csv")) == 2 * INDICATORS_PER_FORM
 
     renamed = b.rename(inputs / "renamed.txt")  # renamed: not redone, its row follows the name
@@ -239,7 +247,7 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_outputs(tmp
     for n, sequence in enumerate(sequences):
         out = tmp_path / f"out{n}"
         for sig in sequence:
-            before = _records(out)
+            before = record_count(out)
             # A kill may come at any moment, start-up included; Ctrl-C and SIGTERM once documents
             # are being committed, since what they are checked for is the orderly stop of a run
             # (before perfscan has loaded, they stop Python itself, as for any program).
@@ -261,7 +269,7 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_outputs(tmp
             if code == 130:  # an orderly stop leaves consistent CSVs: one row per record so far
                 stops += 1
                 assert "interrupted: " in stderr
-                assert len(read_csv(out / "documents.csv")) == _records(out)
+                assert len(read_csv(out / "documents.csv")) == record_count(out)
             assert _gone(workers), f"workers outlived their coordinator after {sig.name}"
         proc = _cli("import-text", inputs, "--out", out, "--workers", "2")
         assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
@@ -276,16 +284,12 @@ def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_outputs(tmp
 _MARGIN = 10
 
 
-def _records(out: Path) -> int:
-    return len(list((out / "records").glob("*.json")))
-
-
 def _wait_for_progress(proc: subprocess.Popen, out: Path, target: int, settle: float = 0.3) -> None:
     """Until the run has at least `target` records in `out` and has been going `settle` seconds (so
     that a target already met still kills a run in its start-up), or has ended."""
     start = time.monotonic()
     while proc.poll() is None and time.monotonic() - start < 60:
-        if _records(out) >= target and time.monotonic() - start >= settle:
+        if record_count(out) >= target and time.monotonic() - start >= settle:
             return
         time.sleep(0.02)
 
