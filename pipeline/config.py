@@ -130,6 +130,10 @@ class ReadConfig(Section):
     pad_in: float = Field(0.02, description="paper kept around each text line crop (inches)")
     line_gap_in: float = Field(0.015, description="blank rows up to this (inches) stay inside one text line")
     min_line_in: float = Field(0.05, description="an ink run lower than this (inches) is part of a neighbouring line")
+    min_glyph_in: float = Field(
+        0.03, description="ink smaller than this (inches) both ways, outside the rows of real glyphs, is a speck: it "
+        "neither makes a text line nor stretches one"
+    )
 
 
 class RulesConfig(Section):
