@@ -394,16 +394,34 @@ def _ruled(mask: np.ndarray, line: _Ruling, t0: float, t1: float, margin: float)
     return ruled
 
 
+def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
+    """Which edges along one grid line exist, from where each is ruled (`_ruled` per edge).
+
+    An edge ruled over `edge_coverage` of its length exists. A faint or broken ruling leaves
+    some edges of a line well below that (0.4 between edges at 1.0); where a merged cell
+    really crosses the line there is no ruling at all (≈ 0), or glyph strokes of the text in
+    its middle. So an edge next to an existing one on the same line also exists when it is
+    ruled over `weak_edge_coverage` and in each of its end quarters: one faint stretch no
+    longer joins a row to the row below it, and text crossing a line (paper at both ends)
+    does not cut a merged cell.
+    """
+    coverage = np.array([run.mean() for run in runs])
+    strong = coverage >= cfg.edge_coverage
+    beside = np.r_[False, strong[:-1]] | np.r_[strong[1:], False]
+    weak = np.array([_ruled_to_the_ends(run, cfg.weak_edge_coverage) for run in runs], dtype=bool)
+    return strong | (weak & beside)
+
+
+def _ruled_to_the_ends(ruled: np.ndarray, share: float) -> bool:
+    quarter = max(1, len(ruled) // 4)
+    return bool(ruled.mean() >= share and ruled[:quarter].mean() >= share and ruled[-quarter:].mean() >= share)
+
+
 def _strictly_ruled(ruled: np.ndarray, cfg: GridConfig) -> bool:
     """The test for an edge with no ruled neighbour along its grid line: mostly ruled and
     reaching both corners. A tall glyph (the `）` of `(人)`) on a grid line that is ruled only
     elsewhere in the table is such a lone edge; a real lone edge is drawn corner to corner."""
-    quarter = max(1, len(ruled) // 4)
-    return bool(
-        ruled.mean() >= cfg.lone_edge_coverage
-        and ruled[:quarter].mean() >= cfg.lone_edge_coverage
-        and ruled[-quarter:].mean() >= cfg.lone_edge_coverage
-    )
+    return _ruled_to_the_ends(ruled, cfg.lone_edge_coverage)
 
 
 def build_grid(
@@ -438,9 +456,9 @@ def build_grid(
     v_runs = [[_ruled(v_edges, v, corners[r, i, 1], corners[r + 1, i, 1], margin) for r in range(n_rows)]
               for i, v in enumerate(vs)]
     for j in range(n_rows + 1):
-        below[j] = [run.mean() >= cfg.edge_coverage for run in h_runs[j]]
+        below[j] = _present(h_runs[j], cfg)
     for i in range(n_cols + 1):
-        right[:, i] = [run.mean() >= cfg.edge_coverage for run in v_runs[i]]
+        right[:, i] = _present(v_runs[i], cfg)
     for j in range(1, n_rows):
         lone = below[j] & ~np.r_[False, below[j, :-1]] & ~np.r_[below[j, 1:], False]
         for c in np.flatnonzero(lone):
@@ -456,11 +474,14 @@ def build_grid(
 def _merge_slots(
     page: int, right: np.ndarray, below: np.ndarray, corners: np.ndarray, shape: tuple[int, ...]
 ) -> list[Cell]:
-    """Union slots across missing inner edges; each group's bounding rectangle is one cell.
+    """Union slots across missing inner edges; every cell is a rectangle of slots.
 
-    A group that is not a rectangle (an edge lost inside a real cell, or a stray edge) is
-    widened to its bounding rectangle and any group it swallows is absorbed, so cells never
-    overlap and every slot belongs to exactly one cell.
+    A group that is not a rectangle comes from an edge lost inside a real cell or a real edge
+    too faint to see. It is widened to its bounding rectangle when that only swallows groups
+    lying wholly inside it and it already fills at least half of it (a stray edge inside a
+    merged cell). Otherwise it is cut into rectangles, row-major: widening such a group
+    swallowed its neighbours, whose bounding rectangles swallowed theirs, and one faint edge
+    beside a label turned a whole page into one cell.
     """
     n_rows, n_cols = below.shape[0] - 1, right.shape[1] - 1
     parent = list(range(n_rows * n_cols))
@@ -480,24 +501,28 @@ def _merge_slots(
                 union(r * n_cols + c, r * n_cols + c + 1)
             if r + 1 < n_rows and not below[r + 1, c]:
                 union(r * n_cols + c, (r + 1) * n_cols + c)
-    changed = True
-    while changed:
-        changed = False
-        boxes: dict[int, list[int]] = {}
-        for r in range(n_rows):
-            for c in range(n_cols):
-                root = find(r * n_cols + c)
-                b = boxes.setdefault(root, [r, c, r, c])
-                b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
-        for root, (r0, c0, r1, c1) in boxes.items():
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    if find(r * n_cols + c) != find(root):
-                        union(r * n_cols + c, root)
-                        changed = True
+    group = np.array([find(i) for i in range(n_rows * n_cols)]).reshape(n_rows, n_cols)
+    spans: dict[int, list[int]] = {}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            b = spans.setdefault(int(group[r, c]), [r, c, r, c])
+            b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
+    label = group.copy()
+    for root, (r0, c0, r1, c1) in spans.items():
+        inside = group[r0 : r1 + 1, c0 : c1 + 1]
+        own = int((inside == root).sum())
+        if own == inside.size:
+            continue
+        others = set(np.unique(inside).tolist()) - {root}
+        local = all(
+            spans[o][0] >= r0 and spans[o][1] >= c0 and spans[o][2] <= r1 and spans[o][3] <= c1 for o in others
+        )
+        if local and 2 * own >= inside.size:
+            label[r0 : r1 + 1, c0 : c1 + 1] = root
+    boxes = _rectangles(label)
     h, w = shape[:2]
     cells: list[Cell] = []
-    for root, (r0, c0, r1, c1) in sorted(boxes.items(), key=lambda kv: (kv[1][0], kv[1][1])):
+    for r0, c0, r1, c1 in boxes:
         pts = corners[[r0, r0, r1 + 1, r1 + 1], [c0, c1 + 1, c0, c1 + 1]]
         x0, y0 = np.floor(pts.min(axis=0)).astype(int)
         x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
@@ -507,3 +532,27 @@ def _merge_slots(
                  confidence=0.0, engine="")
         )
     return cells
+
+
+def _rectangles(label: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Cut a slot labelling into rectangles (r0, c0, r1, c1), row-major: from each slot not yet
+    taken, as far right as its label goes, then as far down as the whole width does."""
+    n_rows, n_cols = label.shape
+    taken = np.zeros(label.shape, dtype=bool)
+    boxes: list[tuple[int, int, int, int]] = []
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if taken[r, c]:
+                continue
+            key = label[r, c]
+            c1 = c
+            while c1 + 1 < n_cols and label[r, c1 + 1] == key and not taken[r, c1 + 1]:
+                c1 += 1
+            r1 = r
+            while r1 + 1 < n_rows and bool(
+                (label[r1 + 1, c : c1 + 1] == key).all() and not taken[r1 + 1, c : c1 + 1].any()
+            ):
+                r1 += 1
+            taken[r : r1 + 1, c : c1 + 1] = True
+            boxes.append((r, c, r1, c1))
+    return boxes
