@@ -35,6 +35,11 @@ class ImagingConfig(Section):
     max_garbage_share: float = Field(
         0.05, description="share of unexpected symbols above which a text layer is garbage OCR"
     )
+    orient: bool = Field(True, description="turn scanned pages fed sideways or upside down upright (orientation.py)")
+    sideways_ratio: float = Field(
+        1.0, description="a page whose ink joins less when smeared across than down (this ratio) has sideways text"
+    )
+    orient_min_lines: int = Field(4, description="text lines needed to decide whether a page is upside down")
 
 
 class GridConfig(Section):

@@ -405,7 +405,7 @@ def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
     longer joins a row to the row below it, and text crossing a line (paper at both ends)
     does not cut a merged cell.
     """
-    coverage = np.array([run.mean() for run in runs])
+    coverage = np.array([run.mean() if len(run) else 0.0 for run in runs])
     strong = coverage >= cfg.edge_coverage
     beside = np.r_[False, strong[:-1]] | np.r_[strong[1:], False]
     weak = np.array([_ruled_to_the_ends(run, cfg.weak_edge_coverage) for run in runs], dtype=bool)
@@ -413,6 +413,8 @@ def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
 
 
 def _ruled_to_the_ends(ruled: np.ndarray, share: float) -> bool:
+    if len(ruled) == 0:
+        return False
     quarter = max(1, len(ruled) // 4)
     return bool(ruled.mean() >= share and ruled[:quarter].mean() >= share and ruled[-quarter:].mean() >= share)
 
@@ -477,11 +479,10 @@ def _merge_slots(
     """Union slots across missing inner edges; every cell is a rectangle of slots.
 
     A group that is not a rectangle comes from an edge lost inside a real cell or a real edge
-    too faint to see. It is widened to its bounding rectangle when that only swallows groups
-    lying wholly inside it and it already fills at least half of it (a stray edge inside a
-    merged cell). Otherwise it is cut into rectangles, row-major: widening such a group
-    swallowed its neighbours, whose bounding rectangles swallowed theirs, and one faint edge
-    beside a label turned a whole page into one cell.
+    too faint to see. It is cut into rectangles, row-major. Widening it to its bounding box
+    instead swallowed its neighbours, whose bounding boxes swallowed theirs: one faint edge
+    beside a label made one cell of a whole page (measured on the dev set, cutting against
+    widening: rows 0.949 → 0.969, numbers 0.874 → 0.896; fixture scans unchanged).
     """
     n_rows, n_cols = below.shape[0] - 1, right.shape[1] - 1
     parent = list(range(n_rows * n_cols))
@@ -502,24 +503,7 @@ def _merge_slots(
             if r + 1 < n_rows and not below[r + 1, c]:
                 union(r * n_cols + c, (r + 1) * n_cols + c)
     group = np.array([find(i) for i in range(n_rows * n_cols)]).reshape(n_rows, n_cols)
-    spans: dict[int, list[int]] = {}
-    for r in range(n_rows):
-        for c in range(n_cols):
-            b = spans.setdefault(int(group[r, c]), [r, c, r, c])
-            b[0], b[1], b[2], b[3] = min(b[0], r), min(b[1], c), max(b[2], r), max(b[3], c)
-    label = group.copy()
-    for root, (r0, c0, r1, c1) in spans.items():
-        inside = group[r0 : r1 + 1, c0 : c1 + 1]
-        own = int((inside == root).sum())
-        if own == inside.size:
-            continue
-        others = set(np.unique(inside).tolist()) - {root}
-        local = all(
-            spans[o][0] >= r0 and spans[o][1] >= c0 and spans[o][2] <= r1 and spans[o][3] <= c1 for o in others
-        )
-        if local and 2 * own >= inside.size:
-            label[r0 : r1 + 1, c0 : c1 + 1] = root
-    boxes = _rectangles(label)
+    boxes = _rectangles(group)
     h, w = shape[:2]
     cells: list[Cell] = []
     for r0, c0, r1, c1 in boxes:

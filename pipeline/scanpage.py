@@ -19,6 +19,7 @@ import cv2
 from .config import Config
 from .grid import detect_grids
 from .ocr.base import OcrEngine
+from .orientation import upright
 from .read import PageLines, fill_cells, page_lines
 from .types import BBox, Cell, PageImage, TableGrid
 
@@ -41,8 +42,9 @@ class PreparedPage:
 
 
 def prepare(image: PageImage, cfg: Config) -> PreparedPage:
-    """Grid detection, text lines of every cell and of the title band, and the review JPEG."""
-    detected = detect_grids(image, cfg.grid)
+    """Orientation, grid detection, text lines of every cell and of the title band, and the
+    review JPEG (of the page as turned upright: every box refers to it)."""
+    detected = detect_grids(upright(image, cfg).image, cfg.grid)
     page = detected.image
     band = _title_band(page, detected.grids)
     to_read = _with_band(detected.grids, band)

@@ -333,6 +333,10 @@ SCANS = {
     "faint_150dpi_skew": ({"dpi": 150, "line_grey": 160, "broken": 0.1}, {"jpeg": 40, "skew_deg": 1.0}),
     "border_perspective_uneven": ({"dpi": 200}, {"border": True, "perspective": 0.003, "skew_deg": 0.7,
                                                  "uneven": True, "noise": 5}),
+    # Rulings barely darker than paper and broken every few millimetres, under a dark scanner
+    # border: each grid line has stretches below half coverage beside fully ruled ones.
+    "very_faint_broken_border": ({"dpi": 150, "line_grey": 200, "broken": 0.3},
+                                 {"jpeg": 50, "skew_deg": 2.2, "border": True, "noise": 4}),
     "everything": ({"dpi": 200, "line_grey": 150, "broken": 0.15},
                    {"skew_deg": 1.5, "jpeg": 40, "seal": True, "border": True, "perspective": 0.003,
                     "noise": 4, "uneven": True}),
@@ -428,3 +432,25 @@ def test_fixture_scan_grids_match_their_digital_twins():
     print(f"grid: {right}/{total} cells right ({100 * right / total:.2f}%), {pages} pages, "
           f"{seconds / pages:.2f} CPU s/page")
     assert right / total > 0.99
+
+
+def test_one_lost_edge_beside_a_label_stays_local():
+    """A label cell (two rows tall) beside two value cells whose left edge was too faint to see on
+    the lower row: the label and the lower value join into an L. That L is cut into rectangles;
+    widening it to its bounding box swallowed the upper value too, and on a real page the
+    widening cascaded until one cell covered the whole table."""
+    from pipeline.grid import _merge_slots
+
+    n_rows, n_cols = 3, 3
+    right = np.ones((n_rows, n_cols + 1), dtype=bool)
+    below = np.ones((n_rows + 1, n_cols), dtype=bool)
+    below[1, 0] = False  # the label spans rows 0–1 of column 0
+    right[1, 1] = False  # lost: the edge between the label and row 1's value
+    ys, xs = np.mgrid[0 : n_rows + 1, 0 : n_cols + 1]
+    corners = np.stack([xs * 100.0, ys * 50.0], axis=-1)
+    cells = _merge_slots(1, right, below, corners, (1000, 1000))
+    spans = {(c.row, c.col, c.rowspan, c.colspan) for c in cells}
+    assert (0, 1, 1, 1) in spans and (0, 2, 1, 1) in spans  # the upper values are untouched
+    assert (2, 0, 1, 1) in spans and (2, 1, 1, 1) in spans  # so is the row below
+    covered = sum(c.rowspan * c.colspan for c in cells)
+    assert covered == n_rows * n_cols  # every slot in exactly one cell

@@ -157,9 +157,9 @@ def test_engine_with_tampered_weights_does_not_start(tmp_path, monkeypatch):
     (copy / "models").mkdir(parents=True)
     for entry in data["models"]:
         if entry["source"]["package"] == "rapidocr":
-            target = copy / entry["path"]
-            shutil.copyfile(verified_model_path(entry["name"]), target)
-    target.write_bytes(target.read_bytes()[:-10])  # truncate one weight file
+            shutil.copyfile(verified_model_path(entry["name"]), copy / entry["path"])
+    recognizer = copy / next(e["path"] for e in data["models"] if e["name"] == "ppocrv6_rec_small")
+    recognizer.write_bytes(recognizer.read_bytes()[:-10])  # truncate the recognizer's weights
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
