@@ -46,8 +46,8 @@ def test_seed_000_indicators_funding_and_header(tmp_path):
     # The 可持续影响指标 row is shifted one column left in the extraction: realigned, not lost.
     row = next(r for r in inds if r["level3"] == "长效管理机制健全性")
     assert (row["level2"], row["target"], row["actual"], row["score"]) == ("可持续影响指标", "建立健全", "达成指标", "7.00")
-    # The 投入管理 note is a note, not a 三级 indicator.
-    assert all(r["level3"] == "" for r in inds[:7])
+    # The 投入管理 note spans the block's 三级 column: each of its seven rows carries it, with no values.
+    assert all(r["level3"].startswith("根据沪财绩") and not (r["target"] or r["actual"]) for r in inds[:7])
     first = inds[7]
     assert (first["target"], first["target_op"], first["target_value"], first["target_unit"]) == ("=0.00(个)", "=", "0.00", "个")
 

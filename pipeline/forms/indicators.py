@@ -5,7 +5,8 @@ Shared by both table forms; the columns are found by header text. What this modu
 - in text input (no spans), 一级 comes from 二级 (`levels.py`), 二级 from the nearest label of its
   block, and a label that appears before its block's first row is read as the block's label;
 - a row whose (分值, 得分) pair sits left of its columns was shifted by the extraction: realign it;
-- the 投入管理 note (`根据沪财绩…13号…`) is a note, not an indicator value;
+- the 投入管理 note (`根据沪财绩…13号…`) is the 三级 of every row it spans, which have no values
+  (in text input, where it sits on one row, it is given to every row of its block);
 - a row that lacks 分值 or 得分 (cut by a page break, lost cells) is kept and flagged, never dropped.
 """
 
@@ -132,9 +133,15 @@ def read_indicator_table(
             if text and value is None:
                 notes.append(f"{name} not a number: {text}")
 
-        if any(NOTE.match(str(values[k])) for k in ("level3", "target", "actual")):
-            values["level3"] = values["target"] = values["actual"] = ""
-            for k in ("level3", "target", "actual"):
+        noted = next((k for k in ("level3", "target", "actual") if NOTE.match(str(values[k]))), None)
+        if noted is not None:
+            # The note cell spans the block's 三级/年度指标值/完成值 columns: by the merged-cell
+            # rule it is the 三级 of every row it spans, and those rows have no values.
+            values["level3"] = values[noted]
+            values["target"] = values["actual"] = ""
+            if noted != "level3" and noted in prov:
+                prov["level3"] = prov[noted]
+            for k in ("target", "actual"):
                 prov.pop(k, None)
         if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
@@ -170,6 +177,7 @@ def read_indicator_table(
         )
 
     indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans)
+    indicators = _spread_notes(indicators)
     return IndicatorTable(indicators=indicators, totals=totals)
 
 
@@ -177,6 +185,20 @@ def _dropped(p: Provenance | None, seq: int, text: str) -> Correction:
     """A reason cell without any Chinese is ruling/stamp residue (`-8711`), not a reason."""
     return Correction(page=p.page if p else None, seq=seq, field="deviation_reason", raw=text,
                       corrected="", kind="garbage", confidence=p.confidence if p else 1.0)
+
+
+def _spread_notes(rows: list[Indicator]) -> list[Indicator]:
+    """A 一级 block's note (read on one row of a text extraction) is the 三级 of each of its rows
+    that has no 三级 and no values, as the merged note cell is on a scan."""
+    notes = {r.level1: r for r in rows if NOTE.match(r.level3)}
+    out = []
+    for r in rows:
+        source = notes.get(r.level1)
+        if source is not None and not (r.level3 or r.target or r.actual):
+            prov = {**r.provenance, **({"level3": source.provenance["level3"]} if "level3" in source.provenance else {})}
+            r = r.model_copy(update={"level3": source.level3, "provenance": prov})
+        out.append(r)
+    return out
 
 
 def _assign_levels(
