@@ -1,7 +1,8 @@
 """One document's verdict: repair what arithmetic can settle, check every rule, set the status.
 
-`needs_review` when a rule reports an error, a value was read below the review confidence, or a row
-is flagged (cut by a page break, realigned, repaired); `ok` otherwise. A `failed` document stays as it
+`needs_review` when a rule reports an error or a reading doubt, a value was read below the review
+confidence, or a row is flagged (cut by a page break, realigned, repaired, failed a reading check in
+`verify.py`); `ok` otherwise. A `failed` document stays as it
 is: there is nothing to check. The message says why in one line, so that documents.csv alone tells
 a reviewer where to start.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from .records import Document, Finding
 from .repair import repair
-from .rules import FormsConfig, check
+from .rules import FormsConfig, Hit, Ref, Rule, evaluate, provenance_of, value_of
 
 MAX_IDS = 6
 
@@ -20,7 +21,58 @@ def assess(doc: Document, forms: FormsConfig, review_confidence: float) -> Docum
     if doc.status == "failed":
         return doc
     repaired = repair(doc, review_confidence, forms)
-    return with_status(repaired.model_copy(update={"findings": check(repaired, forms)}), review_confidence)
+    findings = [_weighed(repaired, rule, hit, review_confidence) for rule, hit in evaluate(repaired, forms)]
+    return with_status(repaired.model_copy(update={"findings": findings}), review_confidence)
+
+
+READING_RULES = frozenset({"H1", "S2", "S3", "S5", "S6"})
+"""Rules that say a part of the form is absent or out of place. On a scan or a text layer read
+by camelot that is first a reading problem (a field not found, two columns run together), not
+the unit's: reported as a reading doubt."""
+
+
+def _weighed(doc: Document, rule: Rule, hit: Hit, review_confidence: float) -> Finding:
+    """The rule's finding, as an error only when every value it rests on was read with trust.
+
+    A sum that fails because one of its terms was misread (`250` for `2.50`) would blame the
+    unit for an OCR slip: when a term sits on a row the reading checks flagged, was read below
+    the review confidence or was not read at all, the finding is a warning on a reading doubt
+    (`reading=True`), and the document still needs review because of it.
+    """
+    finding = rule.finding(hit)
+    doubt = ""
+    if rule.id in READING_RULES and doc.engine != "text":
+        doubt = "the page may hold what was not read"
+    else:
+        doubtful = [ref for ref in hit.cells if not _trusted(doc, ref, review_confidence)]
+        if doubtful:
+            doubt = "not trusted: " + ", ".join(dict.fromkeys(_where(ref) for ref in doubtful[:4]))
+    if not doubt:
+        return finding
+    return finding.model_copy(update={
+        "severity": "warning" if finding.severity == "error" else finding.severity,
+        "message": f"{finding.message} ({doubt})",
+        "reading": True,
+    })
+
+
+def _trusted(doc: Document, ref: Ref, review_confidence: float) -> bool:
+    if value_of(doc, ref) is None:
+        return False
+    if ref.part == "indicator":
+        row = next((i for i in doc.indicators if i.seq == ref.key), None)
+        if row is None or row.needs_review:
+            return False
+    if ref.part == "funding":
+        line = next((f for f in doc.funding if f.item == ref.key), None)
+        if line is None or line.needs_review:
+            return False
+    prov = provenance_of(doc, ref)
+    return prov is None or prov.confidence >= review_confidence
+
+
+def _where(ref: Ref) -> str:
+    return f"row {ref.key}" if ref.part == "indicator" else ref.name
 
 
 def add_findings(doc: Document, findings: list[Finding], review_confidence: float) -> Document:
@@ -48,6 +100,7 @@ def with_status(doc: Document, review_confidence: float) -> Document:
     if doc.status == "failed":
         return doc
     errors = [f for f in doc.findings if f.severity == "error"]
+    doubts = [f for f in doc.findings if f.reading]
     low = low_confidence_cells(doc, review_confidence)
     flagged = sum(i.needs_review for i in doc.indicators) + sum(f.needs_review for f in doc.funding)
     repairs = sum(c.kind == "arithmetic" for c in doc.corrections)
@@ -56,13 +109,17 @@ def with_status(doc: Document, review_confidence: float) -> Document:
         ids = list(dict.fromkeys(f.rule_id for f in errors))
         shown = ", ".join(ids[:MAX_IDS]) + (", …" if len(ids) > MAX_IDS else "")
         reasons.append(f"{_count(len(errors), 'error')} ({shown})")
+    if doubts:
+        ids = list(dict.fromkeys(f.rule_id for f in doubts))
+        shown = ", ".join(ids[:MAX_IDS]) + (", …" if len(ids) > MAX_IDS else "")
+        reasons.append(f"{_count(len(doubts), 'reading doubt')} ({shown})")
     if low:
         reasons.append(_count(low, "low-confidence cell"))
     if flagged:
         reasons.append(_count(flagged, "flagged row"))
     if repairs:
         reasons.append(_count(repairs, "arithmetic repair"))
-    status = "needs_review" if errors or low or flagged else "ok"
+    status = "needs_review" if errors or doubts or low or flagged else "ok"
     return doc.model_copy(update={"status": status, "message": "; ".join(reasons)})
 
 

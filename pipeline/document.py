@@ -28,6 +28,7 @@ from .records import Document
 from .rules import load_forms_config
 from .textinput import read_text_file, text_to_grids
 from .types import Cell, TableGrid
+from .verify import verify
 
 if TYPE_CHECKING:
     from .imaging import PageInfo
@@ -97,7 +98,7 @@ def finish(doc: Document, cfg: Config) -> Document:
             "message": "unknown form: no 绩效自评表 / 自评报告 title or headers found",
         })
     forms = load_forms_config(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
-    doc = flag_low_confidence(doc, cfg.read.review_confidence)
+    doc = verify(flag_low_confidence(doc, cfg.read.review_confidence))
     return assess(doc, forms, cfg.read.review_confidence)
 
 

@@ -100,6 +100,10 @@ class Finding(Record):
     message: str
     expected: str = ""
     observed: str = ""
+    reading: bool = Field(
+        default=False,
+        description="raised on values whose reading is in doubt: a person checks the page before blaming the form",
+    )
 
 
 class Correction(Record):

@@ -382,7 +382,9 @@ def test_seed_000_has_no_errors():
 
 def test_seed_004_reports_its_real_artefacts_and_nothing_else():
     findings = check(seed_document("004"), default_forms())
-    assert Counter(f.rule_id for f in findings) == Counter({"I1": 1, "I3": 2, "S2": 1, "S4": 1})
+    assert Counter(f.rule_id for f in findings) == Counter({"I1": 1, "I3": 2, "S2": 1, "S4": 1, "S1": 10})
+    # the ten 效益 rows whose 一级 label (and so its 权重) the extraction lost are flagged for it
+    assert all("权重 not read" in f.observed for f in findings if f.rule_id == "S1")
     by = {(f.rule_id, f.observed.split()[0] if f.observed else ""): f for f in findings}
     assert by[("I1", "95.00")].expected == "100"             # Σ分值 95 ≠ 100
     assert {f.message.split(":")[0] for f in findings if f.rule_id == "I3"} == {"产出指标", "效益指标"}

@@ -21,7 +21,7 @@ from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .fields import FieldReader
 from .layout import Column, Row, label_of, map_columns
-from .levels import canonical_level1, is_level2, level1_for
+from .levels import LEVEL1, LEVEL2, canonical_level1, is_level2, level1_for, snap
 
 HEADER_KEYS = {
     "level1": r"一级",
@@ -33,6 +33,18 @@ HEADER_KEYS = {
     "max_score": r"^分值|分值$",
     "score": r"^得分",
     "reason": r"偏差|原因",
+}
+# The headers as the forms print them, for a header OCR misread (see `map_columns`).
+HEADER_WORDS: dict[str, tuple[str, ...]] = {
+    "level1": ("一级指标",),
+    "weight": ("权重",),
+    "level2": ("二级指标",),
+    "level3": ("三级指标",),
+    "target": ("年度指标值",),
+    "actual": ("全年完成值", "实际完成值"),
+    "max_score": ("分值",),
+    "score": ("得分",),
+    "reason": ("偏差及原因分析", "偏差原因分析及改进措施"),
 }
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
 TOTAL = re.compile(r"^总分$|^合计$|^总计$")
@@ -74,7 +86,7 @@ def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
 def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader
 ) -> IndicatorTable:
-    cols = map_columns(rows[header_index], HEADER_KEYS)
+    cols = map_columns(rows[header_index], HEADER_KEYS, HEADER_WORDS)
     known = [v for k, v in cols.items() if k != "reason"]
     last = max(known, key=lambda c: c.index)
     # The reason column, and every cell right of the last known column (OCR spreads a long
@@ -147,6 +159,8 @@ def read_indicator_table(
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
         level1 = canonical_level1(str(values["level1"])) if values["level1"] else ""
+        level1 = _snapped(reader, row.page, seq, "level1", level1, LEVEL1, prov)
+        values["level2"] = _snapped(reader, row.page, seq, "level2", str(values["level2"]), LEVEL2, prov)
         if level1:
             explicit_level1[seq] = level1
             if numbers["weight"] is not None:
@@ -179,6 +193,21 @@ def read_indicator_table(
     indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans)
     indicators = _spread_notes(indicators)
     return IndicatorTable(indicators=indicators, totals=totals)
+
+
+def _snapped(
+    reader: FieldReader, page: int, seq: int, name: str, text: str, vocabulary: tuple[str, ...],
+    prov: dict[str, Provenance],
+) -> str:
+    """A 一级/二级 label snapped to the forms' vocabulary (`levels.snap`), the change logged;
+    a label that snaps to nothing is kept as read (the verifier flags it)."""
+    word = snap(text, vocabulary) if text else ""
+    if not word or word == text:
+        return text
+    confidence = prov[name].confidence if name in prov else 1.0
+    reader.corrections.append(Correction(page=page, seq=seq, field=name, raw=text, corrected=word,
+                                         kind="lexicon", confidence=confidence))
+    return word
 
 
 def _dropped(p: Provenance | None, seq: int, text: str) -> Correction:

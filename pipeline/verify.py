@@ -1,0 +1,99 @@
+"""Reading checks: a value goes out unflagged only if it could not be this wrong unnoticed.
+
+OCR confidence alone lets wrong values through: a lost decimal point (`2.50` → `250`) or two
+cells read as one (`=100.00(%)100.00(%)`) are read with full confidence. The forms give more
+to check against than the engine knows, and every indicator row is checked here before the
+scoring rules run:
+
+- closed vocabularies: 一级 and 二级 labels are words of the forms (`levels.py`; a label OCR
+  slipped on was snapped when read, `forms.indicators`), and a 二级 belongs to its 一级;
+- column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
+  and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
+  column has (`250` among `1.50`s is a lost point);
+- structure: a row of the unit form has its 一级's 权重; a row with values has a 三级 name.
+
+A row that fails is flagged (`needs_review`) with the reason in its note. This module changes no
+value: repairs that arithmetic can prove are `repair.py`'s, and what the unit did wrong is
+`rules.py`'s, which only trusts rows that pass here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from decimal import Decimal
+
+from .forms.levels import LEVEL1, LEVEL2_TO_LEVEL1, level1_for
+from .records import Document, Indicator
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LEVEL2 = set(LEVEL2_TO_LEVEL1)
+
+
+def verify(doc: Document) -> Document:
+    """The document with every indicator row that fails a reading check flagged, reason in its note."""
+    form = doc.header.form_type
+    decimals = {name: _usual_decimals([getattr(i, name) for i in doc.indicators]) for name in ("max_score", "score")}
+    has_weights = form == "unit_overall"  # its 一级 column has a 权重 beside it (forms.yaml level1_groups)
+    rows = []
+    for ind in doc.indicators:
+        reasons = _row_problems(ind, form, decimals, has_weights)
+        if reasons:
+            note = "; ".join(r for r in [ind.note, *reasons] if r)
+            ind = ind.model_copy(update={"needs_review": True, "note": note})
+        rows.append(ind)
+    return doc.model_copy(update={"indicators": rows})
+
+
+def _row_problems(ind: Indicator, form: str, decimals: dict[str, int | None], has_weights: bool) -> list[str]:
+    out: list[str] = []
+    if ind.level1 not in LEVEL1:
+        out.append(f"一级 “{ind.level1}” is not a 一级 label of the form" if ind.level1 else "一级 not read")
+    if ind.level2 not in _LEVEL2:
+        out.append(f"二级 “{ind.level2}” is not a 二级 label of the form" if ind.level2 else "二级 not read")
+    elif ind.level1 in LEVEL1 and level1_for(ind.level2, form) not in (ind.level1, ""):
+        out.append(f"二级 {ind.level2} does not belong under 一级 {ind.level1}")
+    if has_weights and ind.level1_weight is None:
+        out.append("权重 not read")
+    if not ind.level3 and (ind.target or ind.actual or ind.max_score is not None):
+        out.append("三级 name not read")
+    for name, label in (("target", "年度指标值"), ("actual", "完成值")):
+        problem = _measure_problem(getattr(ind, name))
+        if problem:
+            out.append(f"{label} {problem}")
+    if bool(ind.target) != bool(ind.actual):
+        out.append("年度指标值 or 完成值 missing")
+    for name, label in (("max_score", "分值"), ("score", "得分")):
+        value, usual = getattr(ind, name), decimals[name]
+        if value is not None and usual is not None and _decimals(value) < usual:
+            out.append(f"{label} {value} is not written like the rest of its column ({usual} decimals): a lost point?")
+    return out
+
+
+def _measure_problem(text: str) -> str:
+    """Why a 年度指标值/完成值 cell cannot be one value, or ""."""
+    if not text:
+        return ""
+    half = len(text) // 2
+    if len(text) % 2 == 0 and half >= 2 and text[:half] == text[half:]:
+        return f"“{text}” is one value twice: two cells read as one"
+    # Two numbers with something other than a decimal point between them: `=100.00(%)100.00(%)`,
+    # `2次3次` — not `2.5`, `100.00` or `全年不少于2次`.
+    gaps = re.findall(r"\d([^\d.]+)(?=\d)", text)
+    if len(_NUMBER.findall(text)) >= 2 and any(g.strip() for g in gaps):
+        return f"“{text}” holds more than one value"
+    return ""
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _usual_decimals(values: list[Decimal | None]) -> int | None:
+    """The number of decimals a column writes, when at least four in five of its values agree."""
+    counts = Counter(_decimals(v) for v in values if v is not None)
+    if not counts:
+        return None
+    usual, n = counts.most_common(1)[0]
+    return usual if n >= 0.8 * sum(counts.values()) and n >= 3 else None

@@ -1,0 +1,72 @@
+"""Reading checks: misreads that OCR is sure of are flagged; garbled closed-vocabulary labels are snapped."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from pipeline.assess import assess
+from pipeline.forms.levels import LEVEL1, LEVEL2, snap
+from pipeline.records import Document, Header, Indicator, Provenance
+from pipeline.rules import default_forms
+from pipeline.verify import verify
+
+
+def _row(seq: int, level2: str, max_score: str, score: str, **kw) -> Indicator:
+    values = dict(level1="产出指标", level2=level2, level3=f"指标{seq}", target="≥90.00(%)", actual="95.00(%)")
+    values.update(kw)
+    prov = {k: Provenance(page=1, confidence=0.99, engine="rapidocr") for k in ("max_score", "score")}
+    return Indicator(seq=seq, page=1, max_score=D(max_score), score=D(score), provenance=prov, **values)
+
+
+def _doc(rows: list[Indicator]) -> Document:
+    return Document(doc_id="0" * 16, source_path="x.pdf", sha256="0" * 64, engine="rapidocr",
+                    header=Header(form_type="project", year=2023, unit_name="某单位", project_name="某项目",
+                                  supervising_dept="某部门"),
+                    indicators=rows)
+
+
+def _flags(doc: Document) -> dict[int, str]:
+    return {i.seq: i.note for i in verify(doc).indicators if i.needs_review}
+
+
+def test_a_lost_decimal_point_read_with_full_confidence_is_flagged():
+    rows = [_row(k, "数量指标", "2.50", "2.50") for k in range(1, 6)]
+    rows[2] = _row(3, "数量指标", "250", "2.50")
+    flags = _flags(_doc(rows))
+    assert list(flags) == [3] and "lost point" in flags[3]
+
+
+def test_two_cells_read_as_one_are_flagged_not_parsed():
+    rows = [_row(1, "数量指标", "2.50", "2.50", target="=100.00(%)100.00(%)", actual="=100.00(%)100.00(%)"),
+            _row(2, "时效指标", "2.50", "2.50", target="及时及时", actual="及时及时"),
+            _row(3, "质量指标", "2.50", "2.50", target="全年不少于2次", actual="3次")]
+    flags = _flags(_doc(rows))
+    assert set(flags) == {1, 2}
+    assert "more than one value" in flags[1] and "twice" in flags[2]
+
+
+def test_labels_outside_the_vocabulary_or_hierarchy_are_flagged():
+    rows = [_row(1, "数量指", "2.50", "2.50"), _row(2, "社会效益指标", "2.50", "2.50"),
+            _row(3, "数量指标", "2.50", "2.50", level1="波本指拆")]
+    flags = _flags(_doc(rows))
+    assert "not a 二级 label" in flags[1]
+    assert "does not belong under 一级 产出指标" in flags[2]
+    assert "not a 一级 label" in flags[3]
+
+
+def test_a_sum_broken_by_a_flagged_row_is_a_reading_doubt_not_the_units_error():
+    rows = [_row(k, "数量指标", "2.50", "2.50") for k in range(1, 6)]
+    rows[2] = _row(3, "数量指标", "250", "2.50")
+    verdict = assess(verify(_doc(rows)), default_forms(), 0.9)
+    sums = [f for f in verdict.findings if f.rule_id == "I1" or (f.rule_id == "I3" and "产出指标" in f.message)]
+    assert sums and all(f.severity == "warning" and f.reading and "row 3" in f.message for f in sums)
+    assert verdict.status == "needs_review"
+
+
+def test_garbled_closed_vocabulary_labels_snap_and_ambiguous_ones_do_not():
+    assert snap("效益指就", LEVEL1) == "效益指标"
+    assert snap("产出指所", LEVEL1) == "产出指标"
+    assert snap("社会效益指林", LEVEL2) == "社会效益指标"
+    assert snap("数量指", LEVEL2) == "数量指标"
+    assert snap("可持续影照满意度指", LEVEL2) == ""  # two labels read as one
+    assert snap("州", LEVEL1) == ""
