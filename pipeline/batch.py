@@ -102,6 +102,7 @@ class BatchSummary:
     failed_before: int = 0
     duplicates: int = 0
     not_taken: int = 0
+    links_skipped: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     pages: int = 0
@@ -123,7 +124,7 @@ class BatchSummary:
             "inputs": self.inputs, "processed": self.processed, "ok": self.statuses["ok"],
             "needs_review": self.statuses["needs_review"], "failed": self.statuses["failed"],
             "already_done": self.done_before, "failed_before": self.failed_before, "duplicates": self.duplicates,
-            "not_documents": self.not_taken, "failures": dict(self.failures), "pages": self.pages,
+            "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures), "pages": self.pages,
             "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
             "interrupted": self.interrupted,
         }
@@ -217,8 +218,13 @@ class _Batch:
     # --- planning --------------------------------------------------------------------------------
 
     def _plan(self, paths: list[Path]) -> _Plan:
-        found = discover(paths, self.command.suffixes)
+        found = discover(paths, self.command.suffixes, self.out_dir)
         for item in found.not_taken:
+            if item.link:
+                self.summary.links_skipped += 1
+                self._note(logging.WARNING, "link_skipped", {"path": display_path(item.path), "reason": item.reason},
+                           "%s: %s", display_path(item.path), item.reason)
+                continue
             self.summary.not_taken += 1
             self._note(logging.INFO, "not_a_document", {"path": display_path(item.path), "reason": item.reason},
                        "%s: not a document: %s", display_path(item.path), item.reason)
@@ -487,11 +493,12 @@ class _Batch:
     def _report_summary(self, outcome: str) -> None:
         s = self.summary
         log.info(
-            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates; "
+            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates%s; "
             "%d pages in %.1f s%s → %s",
             outcome, s.inputs, s.processed, s.statuses["ok"],
             s.statuses["needs_review"], s.statuses["failed"], s.done_before,
-            f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates, s.pages, s.seconds,
+            f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
+            f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
             display_path(self.out_dir),
             extra={"event": "summary", "data": s.as_dict()},

@@ -207,8 +207,8 @@ def test_zoo(tmp_path):
     duplicates = [e for e in events if e["event"] == "document" and e.get("action") == "duplicate"]
     assert [(Path(e["path"]).name, Path(e["duplicate_of"]).name) for e in duplicates] == [
         ("zz copy of spaces.pdf", "with spaces in name.pdf")]
-    loops = [e for e in events if e["event"] == "not_a_document"]
-    assert len(loops) == 1 and "link loop" in loops[0]["reason"]
+    loops = [e for e in events if e["event"] == "link_skipped"]
+    assert len(loops) == 1 and "link loop" in loops[0]["reason"] and loops[0]["level"] == "warning"
 
     # One record and one documents.csv row per distinct input; nothing reached a shell.
     assert len(docs) == record_count(out)
