@@ -12,7 +12,10 @@ by the next run, with images no record names), and pages a redone document no lo
 its new record is in. The CSVs are rebuilt from all records at the end (when any record changed) and each is
 swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
-row. A lock file keeps a second run (an overlapping cron job) out of the same output folder.
+row. A lock file keeps a second run (an overlapping cron job) out of the same output folder. A
+damaged record or state database (a bad copy, a disk that filled up under another program) is moved
+into `quarantine/` and named in the summary, and its documents are done again: one bad file in the
+output folder must not stop every later run.
 
 What is redone: content not done with the same engine and settings, content whose last attempt
 failed for a reason outside the file (time limit, memory, crash, a file still being written), and
@@ -26,6 +29,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -33,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .config import DEFAULT_CONFIG, BatchConfig, Config
 from .errors import UsageError
@@ -43,6 +48,7 @@ from .export import (
     load_records,
     page_image_name,
     page_image_names,
+    quarantine,
     rebuild_tables,
     write_record,
 )
@@ -103,6 +109,8 @@ class BatchSummary:
     duplicates: int = 0
     not_taken: int = 0
     links_skipped: int = 0
+    # Damaged files of the output folder set aside this run, as "what → where".
+    quarantined: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     pages: int = 0
@@ -124,15 +132,19 @@ class BatchSummary:
             "inputs": self.inputs, "processed": self.processed, "ok": self.statuses["ok"],
             "needs_review": self.statuses["needs_review"], "failed": self.statuses["failed"],
             "already_done": self.done_before, "failed_before": self.failed_before, "duplicates": self.duplicates,
-            "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures), "pages": self.pages,
+            "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
+            "pages": self.pages,
             "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
-            "interrupted": self.interrupted,
+            "quarantined": self.quarantined, "interrupted": self.interrupted,
         }
 
 
 @dataclass
 class _Plan:
     tasks: list[Task] = field(default_factory=list)
+    # doc_id → the task of a document skipped as done (and whether it stands failed), should its
+    # record turn out to be damaged.
+    done: dict[str, tuple[Task, bool]] = field(default_factory=dict)
     # (path, kind, reason) of inputs the coordinator could not even hash: failed without a worker.
     unreadable: list[tuple[Path, FailureKind, str]] = field(default_factory=list)
     # sha256 → the path as given (it names the document) and its source row, committed with it.
@@ -160,11 +172,32 @@ def run_batch(
         raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
     with _exclusive(out_dir):
         _remove_leftovers(out_dir)
-        state = StateStore(out_dir / STATE_FILE)
+        state, set_aside = _open_state(out_dir)
         try:
-            return _Batch(out_dir, cfg, command, state, force, xlsx, mode).run(paths)
+            batch = _Batch(out_dir, cfg, command, state, force, xlsx, mode)
+            batch.summary.quarantined.extend(set_aside)
+            return batch.run(paths)
         finally:
             state.close()
+
+
+def _open_state(out_dir: Path) -> tuple[StateStore, list[str]]:
+    """The output folder's state database. A damaged one (not a database, malformed pages) is set
+    aside into quarantine/ and a new one begun: every document is then redone once, and nothing
+    stops the run. Returns the store and where the damaged files went."""
+    path = out_dir / STATE_FILE
+    try:
+        return StateStore(path), []
+    except sqlite3.DatabaseError as exc:
+        damage = str(exc)
+    moved = []
+    for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if part.exists():
+            moved.append(quarantine(out_dir, part))
+    log.warning("%s: damaged (%s), moved to %s; a new one is begun and every document is done again",
+                STATE_FILE, damage, moved[0], extra={"event": "quarantined", "data": {
+                    "file": STATE_FILE, "moved_to": moved[0], "reason": damage}})
+    return StateStore(path), [f"{STATE_FILE} → {moved[0]}"]
 
 
 class _Batch:
@@ -201,6 +234,10 @@ class _Batch:
                 self._commit_failure(path, kind, reason)
             if plan.tasks:
                 self._execute(plan)
+            redo = self._redo(plan, self._rebuild_outputs())
+            if redo.tasks:
+                self._execute(redo)
+                self._rebuild_outputs()
             outcome = "done"
         except KeyboardInterrupt:
             outcome = "interrupted"
@@ -209,7 +246,8 @@ class _Batch:
             raise
         finally:
             self.progress.close()
-            self._rebuild_outputs()
+            if outcome != "done":
+                self._rebuild_outputs()
             self.summary.seconds = time.monotonic() - start
             self.state.end_run(outcome, self.summary.as_dict())
             self._report_summary(outcome)
@@ -248,18 +286,20 @@ class _Batch:
                 settled.append(source)
                 continue
             first_of[sha] = path
+            task = Task(Path(os.path.abspath(path)), sha, ident.signature.size, ident.signature.mtime_ns, cfg,
+                        self.command.process, self.command.warm_up)
+            plan.pending[sha] = (path, source)
             row = self.state.document(sha)
             if not self.force and row is not None and row.is_done(self.command.engine, self.settings) and (
                 self.out_dir / "records" / f"{row.doc_id}.json"
             ).exists():
-                self._already_done(path, row)
-                settled.append(source)
-                continue
-            sig = ident.signature
-            absolute = Path(os.path.abspath(path))
-            plan.tasks.append(Task(absolute, sha, sig.size, sig.mtime_ns, cfg, self.command.process,
-                                   self.command.warm_up))
-            plan.pending[sha] = (path, source)
+                settle = self._already_done(path, row)
+                if settle != "damaged":
+                    if settle == "done":
+                        plan.done[row.doc_id] = (task, row.status == "failed")
+                    settled.append(source)
+                    continue
+            plan.tasks.append(task)
         for sha in self.state.commit(None, settled):
             self._delete_document_files(sha)
         return plan
@@ -284,29 +324,63 @@ class _Batch:
                                               "duplicate_of": display_path(original)},
                    "%s: same content as %s, not processed again", display_path(path), display_path(original))
 
-    def _already_done(self, path: Path, row: DocumentRow) -> None:
+    def _already_done(self, path: Path, row: DocumentRow) -> Literal["done", "duplicate", "damaged"]:
+        """A document done before: skipped, a duplicate of another name, or to do again (its record,
+        read to follow a rename, was damaged and has been set aside)."""
         name = display_path(path)
         if row.source_path != name:
             if not os.path.lexists(row.source_path):
-                self._renamed(row, name)
+                if not self._renamed(row, name):
+                    return "damaged"
             elif not _same_file(row.source_path, path):
                 self._duplicate(path, Path(row.source_path))
-                return
+                return "duplicate"
         self.summary.done_before += 1
         if row.status == "failed":
             self.summary.failed_before += 1
         self._note(logging.DEBUG, "document", {"path": name, "doc_id": row.doc_id, "action": "skipped",
                                                "status": row.status}, "%s: already done (%s)", name, row.status)
+        return "done"
 
-    def _renamed(self, row: DocumentRow, name: str) -> None:
-        """A done document whose file was renamed: not redone, only its recorded path follows."""
+    def _renamed(self, row: DocumentRow, name: str) -> bool:
+        """A done document whose file was renamed: not redone, only its recorded path follows.
+        False if its record is damaged (then set aside, and the document is to do again)."""
         record = self.out_dir / "records" / f"{row.doc_id}.json"
-        doc = Document.model_validate_json(record.read_bytes())
+        try:
+            doc = Document.model_validate_json(record.read_bytes())
+        except ValueError:
+            self._set_aside(record)
+            return False
         self._outputs_change()
         write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
         self.state.rename(row.sha256, name)
         self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
                    "%s: renamed from %s, not processed again", name, row.source_path)
+        return True
+
+    def _set_aside(self, record: Path) -> None:
+        """A damaged record: into quarantine/, and its document is no longer done (redone when its
+        file is among the inputs; until then it has no rows)."""
+        self._outputs_change()
+        moved = quarantine(self.out_dir, record)
+        self.state.undo(record.stem)
+        self.summary.quarantined.append(f"{record.relative_to(self.out_dir)} → {moved}")
+        log.warning("%s: damaged record, moved to %s; its document is done again",
+                    record.relative_to(self.out_dir), moved, extra={"event": "quarantined", "data": {
+                        "file": str(record.relative_to(self.out_dir)), "moved_to": moved, "doc_id": record.stem}})
+
+    def _redo(self, plan: _Plan, damaged: list[str]) -> _Plan:
+        """The documents of this run's inputs that were skipped as done but whose records the
+        rebuild found damaged (and set aside): done again now, not on some later night."""
+        redo = _Plan(pending=plan.pending)
+        for doc_id in damaged:
+            if doc_id in plan.done:
+                task, failed = plan.done[doc_id]
+                redo.tasks.append(task)
+                self.summary.done_before -= 1
+                self.summary.failed_before -= failed
+        self.progress.add(len(redo.tasks))
+        return redo
 
     def _report_plan(self, plan: _Plan) -> None:
         b = self.cfg.batch
@@ -462,21 +536,24 @@ class _Batch:
         names = [f"{name}.csv" for name in CSV_COLUMNS] + (["perfscan.xlsx"] if self.xlsx else [])
         return not self._changed and built in wanted and all((self.out_dir / n).exists() for n in names)
 
-    def _rebuild_outputs(self) -> None:
+    def _rebuild_outputs(self) -> list[str]:
         """Everything that spans documents, from all records in the folder: the cross-checks between
-        a report and its table, the CSVs, the review pages and (asked for) the workbook.
+        a report and its table, the CSVs, the review pages and (asked for) the workbook. Returns the
+        doc_ids of records found damaged (set aside, their documents no longer done).
 
         Cross-check findings are not written into records: they depend on which other documents are
         in the folder, so they are recomputed from the records whenever the tables are rebuilt.
         """
         if self._outputs_current():
-            return
+            return []
         from .assess import add_findings
         from .review import write_review
         from .rules import cross_check, load_forms_config
 
         review_confidence = self.cfg.read.review_confidence
-        docs = load_records(self.out_dir)
+        docs, damaged = load_records(self.out_dir)
+        for record in damaged:
+            self._set_aside(record)
         extra = cross_check(docs, load_forms_config(forms_path(self.cfg)))
         docs = [add_findings(doc, extra.get(doc.doc_id, []), review_confidence) for doc in docs]
         tables = rebuild_tables(self.out_dir, docs)
@@ -489,17 +566,19 @@ class _Batch:
             frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
             write_xlsx(self.out_dir, frames)
         self.state.set_meta(_OUTPUTS_KEY, f"{self.settings}:{'xlsx' if self.xlsx else 'csv'}")
+        return [record.stem for record in damaged]
 
     def _report_summary(self, outcome: str) -> None:
         s = self.summary
         log.info(
             "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates%s; "
-            "%d pages in %.1f s%s → %s",
+            "%d pages in %.1f s%s%s → %s",
             outcome, s.inputs, s.processed, s.statuses["ok"],
             s.statuses["needs_review"], s.statuses["failed"], s.done_before,
             f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
             f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
+            f"; damaged, set aside: {', '.join(s.quarantined)}" if s.quarantined else "",
             display_path(self.out_dir),
             extra={"event": "summary", "data": s.as_dict()},
         )

@@ -26,6 +26,7 @@ from typing import Literal
 
 from . import __version__
 from .config import Config
+from .errors import UsageError
 
 STATE_FILE = "state.sqlite"
 SCHEMA_VERSION = "1"
@@ -136,11 +137,19 @@ class StateStore:
     def __init__(self, path: Path):
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL survives a killed process (what we guard against); only a power cut may drop
-        # the last commits, which then costs a redo, never a wrong "done".
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._create()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a killed process (what we guard against); only a power cut may
+            # drop the last commits, which then costs a redo, never a wrong "done".
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            # A damaged file raises here (sqlite3.DatabaseError), not in the middle of a run.
+            problems = [text for (text,) in self._db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"the state database is damaged: {'; '.join(problems[:3])}")
+            self._create()
+        except BaseException:
+            self._db.close()
+            raise
         self.run_id = 0
 
     def _create(self) -> None:
@@ -152,7 +161,9 @@ class StateStore:
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"state schema {row[0]} is not {SCHEMA_VERSION}")
+                # Not damage: another perfscan's state, which must not be set aside as if it were.
+                raise UsageError(f"{self.path} was written by another version of perfscan (state schema {row[0]}, "
+                                 f"this one reads {SCHEMA_VERSION}); use another --out")
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -252,6 +263,11 @@ class StateStore:
         finished by the next run's purge."""
         with self._transaction():
             self._db.execute("UPDATE documents SET status = 'superseded' WHERE sha256 = ?", (sha256,))
+
+    def undo(self, doc_id: str) -> None:
+        """The document's record is gone (found damaged and set aside): it is no longer done."""
+        with self._transaction():
+            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
     def forget(self, sha256: str) -> None:
         """Drop a superseded document's row once its files are gone."""
