@@ -25,6 +25,7 @@ keeps its record under its new name; the same content under a second name is pro
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
@@ -33,14 +34,14 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from .config import DEFAULT_CONFIG, BatchConfig, Config
-from .errors import UsageError
+from .errors import OutputFolderError, UsageError
 from .executors import DaskExecutor, Executor, LocalExecutor
 from .export import (
     CSV_COLUMNS,
@@ -65,7 +66,7 @@ from .inputs import (
 )
 from .progress import Mode, Progress
 from .records import Document
-from .state import STATE_FILE, DocumentRow, FailureKind, SourceRow, StateStore, config_hash
+from .state import STATE_FILE, DocumentRow, FailureKind, SourceRow, StateDamaged, StateStore, config_hash
 from .workers import Limits, Outcome, Task
 
 log = logging.getLogger("perfscan")
@@ -117,6 +118,10 @@ class BatchSummary:
     seconds: float = 0.0
     peak_worker_rss: int = 0
     interrupted: bool = False
+    # Why the run stopped early because the output folder took no more writes ("" if it did not),
+    # and how many of its documents were left undone for the next run.
+    stopped: str = ""
+    not_written: int = 0
 
     @property
     def processed(self) -> int:
@@ -124,8 +129,9 @@ class BatchSummary:
 
     @property
     def failed(self) -> int:
-        """Inputs of this run that stand failed: processed now, or failed before and not retried."""
-        return self.statuses["failed"] + self.failed_before
+        """Inputs of this run that stand failed: processed now, failed before and not retried, or
+        left undone because the output folder took no more writes."""
+        return self.statuses["failed"] + self.failed_before + self.not_written
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -135,7 +141,8 @@ class BatchSummary:
             "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
             "pages": self.pages,
             "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
-            "quarantined": self.quarantined, "interrupted": self.interrupted,
+            "quarantined": self.quarantined, "interrupted": self.interrupted, "stopped": self.stopped,
+            "not_written": self.not_written,
         }
 
 
@@ -171,8 +178,13 @@ def run_batch(
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
     with _exclusive(out_dir):
-        _remove_leftovers(out_dir)
-        state, set_aside = _open_state(out_dir)
+        try:
+            _remove_leftovers(out_dir)
+            state, set_aside = _open_state(out_dir)
+        except (OSError, sqlite3.Error) as exc:
+            if not (fault := _output_fault(exc)):
+                raise
+            raise OutputFolderError(f"{fault} ({display_path(out_dir)}); nothing was processed") from exc
         try:
             batch = _Batch(out_dir, cfg, command, state, force, xlsx, mode)
             batch.summary.quarantined.extend(set_aside)
@@ -188,7 +200,7 @@ def _open_state(out_dir: Path) -> tuple[StateStore, list[str]]:
     path = out_dir / STATE_FILE
     try:
         return StateStore(path), []
-    except sqlite3.DatabaseError as exc:
+    except StateDamaged as exc:
         damage = str(exc)
     moved = []
     for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
@@ -218,24 +230,31 @@ class _Batch:
         # the executor's threads (`_write_page`), emptied by the commit.
         self._streamed: dict[str, set[str]] = {}
         self._streamed_lock = threading.Lock()
+        # A page image that could not be written because of the output folder itself (set on an
+        # executor thread; the commit that follows stops the run with it).
+        self._write_fault: OSError | None = None
+        self._to_do = 0
 
     def run(self, paths: list[Path]) -> BatchSummary:
+        """Raises `OutputFolderError` (after the summary) when the output folder stops taking writes."""
         start = time.monotonic()
-        self.state.begin_run(self.command.name)
-        self._purge_superseded()
         outcome = "error"
         try:
+            self.state.begin_run(self.command.name)
+            self._purge_superseded()
             plan = self._plan(paths)
             self._report_plan(plan)
             for level, msg, args, extra in self._notes:
                 log.log(level, msg, *args, extra=extra)
-            self.progress.start(len(plan.tasks) + len(plan.unreadable))
+            self._to_do = len(plan.tasks) + len(plan.unreadable)
+            self.progress.start(self._to_do)
             for path, kind, reason in plan.unreadable:
                 self._commit_failure(path, kind, reason)
             if plan.tasks:
                 self._execute(plan)
             redo = self._redo(plan, self._rebuild_outputs())
             if redo.tasks:
+                self._to_do += len(redo.tasks)
                 self._execute(redo)
                 self._rebuild_outputs()
             outcome = "done"
@@ -244,14 +263,47 @@ class _Batch:
             self.summary.interrupted = True
             log.warning("interrupted: committing what finished, then stopping", extra={"event": "interrupted"})
             raise
+        except (OSError, sqlite3.Error) as exc:
+            if not self._stop_for(exc):
+                raise
+            outcome = "stopped"
         finally:
             self.progress.close()
+            # On a full disk the tables stay as the last run left them (each file whole); the state
+            # says they are not current, so the next run rebuilds them.
             if outcome != "done":
-                self._rebuild_outputs()
+                self._unless_folder_refuses(self._rebuild_outputs)
             self.summary.seconds = time.monotonic() - start
-            self.state.end_run(outcome, self.summary.as_dict())
+            self._unless_folder_refuses(lambda: self.state.end_run(outcome, self.summary.as_dict()))
             self._report_summary(outcome)
+        if self.summary.stopped:
+            raise OutputFolderError(f"{self.summary.stopped} ({display_path(self.out_dir)}); "
+                                    f"{self.summary.not_written} documents were not written — free the folder "
+                                    "and run again to finish them")
         return self.summary
+
+    def _unless_folder_refuses(self, step: Callable[[], object]) -> bool:
+        """Run a closing step; False if the output folder refused its writes (the run is stopped)."""
+        try:
+            step()
+        except (OSError, sqlite3.Error) as exc:
+            if not self._stop_for(exc):
+                raise
+            return False
+        return True
+
+    def _stop_for(self, exc: BaseException) -> bool:
+        """Is `exc` the output folder refusing writes (disk full, read-only)? Then the run stops:
+        the summary says why, and how many documents are left for the next run."""
+        fault = _output_fault(exc) or (_output_fault(self._write_fault) if self._write_fault else "")
+        if not fault:
+            return False
+        if not self.summary.stopped:
+            self.summary.stopped = fault
+            self.summary.not_written = max(0, self._to_do - self.summary.processed)
+            log.error("%s (%s): stopping; what was written stays, the next run does the rest", fault, exc,
+                      extra={"event": "stopped", "data": {"reason": fault, "error": str(exc)}})
+        return True
 
     # --- planning --------------------------------------------------------------------------------
 
@@ -416,7 +468,12 @@ class _Batch:
         name = page_image_name(doc_id, page)
         with self._streamed_lock:
             self._streamed.setdefault(doc_id, set()).add(name)
-        atomic_write(self._staged(name), jpeg)
+        try:
+            atomic_write(self._staged(name), jpeg)
+        except OSError as exc:
+            if _output_fault(exc):
+                self._write_fault = exc
+            raise
 
     def _staged(self, name: str) -> Path:
         final = self.out_dir / name
@@ -435,6 +492,8 @@ class _Batch:
                 staged.unlink(missing_ok=True)
 
     def _commit(self, outcome: Outcome, path: Path, source: SourceRow) -> None:
+        if self._write_fault is not None:  # this document's failure is the folder's, not its own
+            raise self._write_fault
         task = outcome.task
         name = display_path(path)
         if outcome.failure == "cancelled":
@@ -570,18 +629,37 @@ class _Batch:
 
     def _report_summary(self, outcome: str) -> None:
         s = self.summary
-        log.info(
+        log.log(
+            logging.ERROR if s.stopped else logging.INFO,
             "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates%s; "
-            "%d pages in %.1f s%s%s → %s",
+            "%d pages in %.1f s%s%s%s → %s",
             outcome, s.inputs, s.processed, s.statuses["ok"],
             s.statuses["needs_review"], s.statuses["failed"], s.done_before,
             f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
             f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
             f"; damaged, set aside: {', '.join(s.quarantined)}" if s.quarantined else "",
+            f"; stopped: {s.stopped}, {s.not_written} documents not written" if s.stopped else "",
             display_path(self.out_dir),
             extra={"event": "summary", "data": s.as_dict()},
         )
+
+
+def _output_fault(exc: BaseException) -> str:
+    """What an error writing the output folder means to an operator, when the folder itself is at
+    fault (full, read-only); "" for anything else, which stays an error of its own."""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the output folder's disk is full"
+        if exc.errno == errno.EROFS:
+            return "the output folder is read-only"
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL:
+            return "the output folder's disk is full"
+        if code == sqlite3.SQLITE_READONLY:
+            return "the output folder is read-only"
+    return ""
 
 
 def _executor(batch: BatchConfig) -> Executor:
@@ -642,7 +720,11 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
 
     flock is released by the kernel when the process dies, so a killed run never leaves it held.
     """
-    fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        words = _output_fault(exc) or f"the output folder cannot be written ({exc.strerror or exc})"
+        raise UsageError(f"{words}: {display_path(out_dir)}; choose another --out") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

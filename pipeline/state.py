@@ -90,6 +90,10 @@ def config_hash(cfg: Config, forms: bytes = b"") -> str:
     return digest.hexdigest()[:16]
 
 
+class StateDamaged(Exception):
+    """`state.sqlite` is not a database, or a damaged one: what SQLite says is the message."""
+
+
 @dataclass(frozen=True)
 class Signature:
     """A file's stat fields that change whenever its bytes can have changed (git's index uses the same)."""
@@ -142,11 +146,16 @@ class StateStore:
             # WAL + NORMAL survives a killed process (what we guard against); only a power cut may
             # drop the last commits, which then costs a redo, never a wrong "done".
             self._db.execute("PRAGMA synchronous=NORMAL")
-            # A damaged file raises here (sqlite3.DatabaseError), not in the middle of a run.
+            # A damaged file is found here, not in the middle of a run.
             problems = [text for (text,) in self._db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
-                raise sqlite3.DatabaseError(f"the state database is damaged: {'; '.join(problems[:3])}")
+                raise StateDamaged("; ".join(problems[:3]))
             self._create()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+                raise StateDamaged(str(exc)) from exc
+            raise  # a full disk, a read-only folder: not the file's fault
         except BaseException:
             self._db.close()
             raise

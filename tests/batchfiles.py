@@ -390,3 +390,19 @@ def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None]) ->
     doc = result.document
     names = {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in range(1, PAGES + 1)}
     return ProcessedDocument(doc.model_copy(update={"page_images": names}))
+
+
+def private_mount_prefix(scratch: Path) -> tuple[str, ...] | None:
+    """A command prefix under which a test may mount (a small tmpfs that fills up, a read-only bind)
+    in a private mount namespace that vanishes with the command, leaving the machine's mounts alone;
+    None where neither root nor a user namespace allows it. `scratch` is an empty folder to probe on."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    for prefix in ((unshare, "--mount", "--propagation", "private"),
+                   (unshare, "--user", "--map-root-user", "--mount", "--propagation", "private")):
+        probe = subprocess.run([*prefix, "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(scratch)],
+                               capture_output=True)
+        if probe.returncode == 0:
+            return prefix
+    return None

@@ -10,14 +10,31 @@ come from `batchfiles`, so production code carries no test hooks.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+import pipeline.batch
 from pipeline.batch import Command, run_batch
 from pipeline.cli import main
 from pipeline.config import load_config
+from pipeline.errors import OutputFolderError
 from pipeline.inputs import TEXT_EXTRACTIONS
-from tests.batchfiles import INDICATORS_PER_FORM, output_files, read_csv, record_count, write_text_forms
+from tests.batchfiles import (
+    INDICATORS_PER_FORM,
+    REPO,
+    output_files,
+    private_mount_prefix,
+    read_csv,
+    record_count,
+    run_cli,
+    write_text_forms,
+)
 
 
 def config(**batch):
@@ -90,3 +107,100 @@ def test_a_garbage_state_database_is_set_aside_and_the_documents_done_again(tmp_
     assert aside.read_bytes() == b"\x00garbage" * 1000
     assert summary["quarantined"] == [f"state.sqlite → quarantine/{aside.name}"]
     assert {k: v for k, v in output_files(out).items() if not k.startswith("quarantine/")} == expected
+
+
+def _in_private_mounts(tmp_path: Path, script: str, **env: Path) -> None:
+    """`script` (sh) in a private mount namespace, with `env` and the Python running the tests as $PY."""
+    scratch = tmp_path / "probe"
+    scratch.mkdir()
+    prefix = private_mount_prefix(scratch)
+    if prefix is None:
+        pytest.skip("no private mount namespace here (unshare as root or in a user namespace): cannot make the fault")
+    variables = {**os.environ, "PY": sys.executable, **{k: str(v) for k, v in env.items()}}
+    subprocess.run([*prefix, "sh", "-c", script], env=variables, cwd=REPO, check=True, timeout=600)
+
+
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_full_disk_is_named_ends_with_the_summary_and_a_rerun_finishes(tmp_path):
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 30)
+    reference = tmp_path / "reference"
+    assert run_cli("import-text", inputs, "--out", reference).returncode == 0
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    out.mkdir()
+    logs.mkdir()
+    # A 384 KB disk holds about a dozen of the 30 records; then 16 MB, as when someone frees space.
+    _in_private_mounts(tmp_path, """
+        mount -t tmpfs -o size=384k tmpfs "$OUT"
+        "$PY" -m pipeline.cli import-text "$IN" --out "$OUT" --json-log >"$LOGS/full.out" 2>"$LOGS/full.err"
+        echo $? >"$LOGS/full.rc"
+        mount -o remount,size=16m "$OUT"
+        "$PY" -m pipeline.cli import-text "$IN" --out "$OUT" --json-log >"$LOGS/freed.out" 2>"$LOGS/freed.err"
+        echo $? >"$LOGS/freed.rc"
+        cp -a "$OUT/." "$LOGS/out"
+    """, OUT=out, IN=inputs, LOGS=logs)
+
+    assert (logs / "full.rc").read_text().strip() == "2", (logs / "full.err").read_text()
+    assert "Traceback" not in (logs / "full.err").read_text()
+    events = _json_lines(logs / "full.out")
+    summary, last = events[-2], events[-1]
+    assert summary["event"] == "summary" and summary["stopped"] == "the output folder's disk is full"
+    assert summary["processed"] >= 1 and summary["not_written"] >= 1
+    assert summary["processed"] + summary["not_written"] == 30
+    assert last["event"] == "exit" and last["exit_code"] == 2 and "disk is full" in last["message"]
+    assert not [e for e in events if e["event"] == "document" and e["status"] == "failed"]  # none blamed
+
+    assert (logs / "freed.rc").read_text().strip() == "0", (logs / "freed.err").read_text()
+    assert _json_lines(logs / "freed.out")[-1]["processed"] == summary["not_written"]
+    assert output_files(logs / "out") == output_files(reference)  # nothing lost, nothing twice
+
+
+def test_a_read_only_output_folder_is_named_and_refused_with_exit_1(tmp_path):
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 1)
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    assert run_cli("import-text", inputs, "--out", out).returncode == 0
+    write_text_forms(inputs, 2)  # work to do tonight
+    logs.mkdir()
+    before = output_files(out)
+    _in_private_mounts(tmp_path, """
+        mount --bind "$OUT" "$OUT" && mount -o remount,bind,ro "$OUT"
+        "$PY" -m pipeline.cli import-text "$IN" --out "$OUT" --json-log >"$LOGS/ro.out" 2>"$LOGS/ro.err"
+        echo $? >"$LOGS/ro.rc"
+    """, OUT=out, IN=inputs, LOGS=logs)
+    assert (logs / "ro.rc").read_text().strip() == "1", (logs / "ro.err").read_text()
+    assert "Traceback" not in (logs / "ro.err").read_text()
+    (last,) = _json_lines(logs / "ro.out")
+    assert last["event"] == "exit" and last["exit_code"] == 1
+    assert "the output folder is read-only" in last["message"]
+    assert output_files(out) == before
+
+
+def test_a_full_disk_while_page_images_arrive_stops_the_run_and_blames_no_document(tmp_path, monkeypatch):
+    """The disk fills while a worker streams page images (written on an executor thread): the run
+    stops as for a full disk, instead of failing documents as "internal error in the worker pool"."""
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 4)
+    reference = tmp_path / "reference"
+    run_batch([inputs], reference, config(), PAGED_AND_JPEG)
+    out = tmp_path / "out"
+    written = []
+    write = pipeline.batch.atomic_write
+
+    def filling_up(path: Path, data: bytes) -> None:
+        if len(written) >= 5:  # the sixth page image: the first document's three went in
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        written.append(path)
+        write(path, data)
+
+    monkeypatch.setattr(pipeline.batch, "atomic_write", filling_up)
+    with pytest.raises(OutputFolderError, match="the output folder's disk is full"):
+        run_batch([inputs], out, config(), PAGED_AND_JPEG)
+    assert {r["status"] for r in read_csv(out / "documents.csv")} == {"ok"}
+    monkeypatch.undo()
+    again = run_batch([inputs], out, config(), PAGED_AND_JPEG)
+    assert again.failed == 0 and again.processed + again.done_before == 4
+    assert output_files(out) == output_files(reference)
