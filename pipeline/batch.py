@@ -66,7 +66,16 @@ from .inputs import (
 )
 from .progress import Mode, Progress
 from .records import Document
-from .state import STATE_FILE, DocumentRow, FailureKind, SourceRow, StateDamaged, StateStore, config_hash
+from .state import (
+    FINAL_TIMEOUTS,
+    STATE_FILE,
+    DocumentRow,
+    FailureKind,
+    SourceRow,
+    StateDamaged,
+    StateStore,
+    config_hash,
+)
 from .workers import Limits, Outcome, Task
 
 log = logging.getLogger("perfscan")
@@ -110,6 +119,8 @@ class BatchSummary:
     duplicates: int = 0
     not_taken: int = 0
     links_skipped: int = 0
+    # Inputs that stand failed for running out of time too many runs in a row: not tried again.
+    too_slow: list[str] = field(default_factory=list)
     # Damaged files of the output folder set aside this run, as "what → where".
     quarantined: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
@@ -141,7 +152,7 @@ class BatchSummary:
             "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
             "pages": self.pages,
             "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
-            "quarantined": self.quarantined, "interrupted": self.interrupted, "stopped": self.stopped,
+            "too_slow": self.too_slow, "quarantined": self.quarantined, "interrupted": self.interrupted, "stopped": self.stopped,
             "not_written": self.not_written,
         }
 
@@ -165,6 +176,7 @@ def run_batch(
     command: Command,
     *,
     force: bool = False,
+    retry_failed: bool = False,
     xlsx: bool = False,
     mode: Mode = "plain",
 ) -> BatchSummary:
@@ -186,7 +198,7 @@ def run_batch(
                 raise
             raise OutputFolderError(f"{fault} ({display_path(out_dir)}); nothing was processed") from exc
         try:
-            batch = _Batch(out_dir, cfg, command, state, force, xlsx, mode)
+            batch = _Batch(out_dir, cfg, command, state, force, retry_failed, xlsx, mode)
             batch.summary.quarantined.extend(set_aside)
             return batch.run(paths)
         finally:
@@ -213,13 +225,14 @@ def _open_state(out_dir: Path) -> tuple[StateStore, list[str]]:
 
 
 class _Batch:
-    def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool, xlsx: bool,
-                 mode: Mode):
+    def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool,
+                 retry_failed: bool, xlsx: bool, mode: Mode):
         self.out_dir = out_dir
         self.cfg = cfg
         self.command = command
         self.state = state
         self.force = force
+        self.retry_failed = retry_failed
         self.xlsx = xlsx
         self.settings = config_hash(cfg, _read_bytes(forms_path(cfg)))
         self.summary = BatchSummary()
@@ -342,9 +355,9 @@ class _Batch:
                         self.command.process, self.command.warm_up)
             plan.pending[sha] = (path, source)
             row = self.state.document(sha)
-            if not self.force and row is not None and row.is_done(self.command.engine, self.settings) and (
-                self.out_dir / "records" / f"{row.doc_id}.json"
-            ).exists():
+            if (not self.force and row is not None and row.is_done(self.command.engine, self.settings)
+                    and not (self.retry_failed and row.status == "failed")
+                    and (self.out_dir / "records" / f"{row.doc_id}.json").exists()):
                 settle = self._already_done(path, row)
                 if settle != "damaged":
                     if settle == "done":
@@ -390,6 +403,8 @@ class _Batch:
         self.summary.done_before += 1
         if row.status == "failed":
             self.summary.failed_before += 1
+        if row.too_slow:
+            self.summary.too_slow.append(name)
         self._note(logging.DEBUG, "document", {"path": name, "doc_id": row.doc_id, "action": "skipped",
                                                "status": row.status}, "%s: already done (%s)", name, row.status)
         return "done"
@@ -499,13 +514,19 @@ class _Batch:
         if outcome.failure == "cancelled":
             self._settle_pages(task.sha256[:16], keep=set())
             return
+        timeouts = self._timeouts(outcome)
         if outcome.result is not None and outcome.failure in (None, "input"):
             doc = outcome.result.document.model_copy(update={"source_path": name})
             jpegs = outcome.result.page_jpegs
             if doc.status == "failed":
                 doc = doc.model_copy(update={"message": _naming(path, doc.message)})
         else:
-            doc = _failed(path, outcome.reason, task.sha256)
+            reason = outcome.reason
+            if timeouts >= FINAL_TIMEOUTS:
+                reason += (f"; it ran out of time {timeouts} runs in a row, so it is not tried again while it is "
+                           "unchanged (--retry-failed tries it)")
+                self.summary.too_slow.append(name)
+            doc = _failed(path, reason, task.sha256)
             jpegs = {}
         self._outputs_change()
         keep = set(doc.page_images.values())
@@ -519,12 +540,21 @@ class _Batch:
             sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
             failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
             config_hash=self.settings, pages=doc.pages, started_at=outcome.started_at, seconds=outcome.seconds,
-            worker_peak_rss=outcome.peak_rss or None,
+            worker_peak_rss=outcome.peak_rss or None, timeouts=timeouts,
         )
         for sha in self.state.commit(row, [source]):
             self._delete_document_files(sha)
         self.summary.peak_worker_rss = max(self.summary.peak_worker_rss, outcome.peak_rss)
         self._count(doc, outcome.failure, outcome.seconds)
+
+    def _timeouts(self, outcome: Outcome) -> int:
+        """Runs in a row this content, with these settings, has run out of time (this one included)."""
+        if outcome.failure != "timeout":
+            return 0
+        before = self.state.document(outcome.task.sha256)
+        if before is None or before.engine != self.command.engine or before.config_hash != self.settings:
+            return 1
+        return before.timeouts + 1 if before.failure == "timeout" else 1
 
     def _commit_failure(self, path: Path, kind: FailureKind, reason: str) -> None:
         """An input the coordinator could not read (or that was being written): failed, no worker.
@@ -632,17 +662,24 @@ class _Batch:
         log.log(
             logging.ERROR if s.stopped else logging.INFO,
             "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates%s; "
-            "%d pages in %.1f s%s%s%s → %s",
+            "%d pages in %.1f s%s%s%s%s → %s",
             outcome, s.inputs, s.processed, s.statuses["ok"],
             s.statuses["needs_review"], s.statuses["failed"], s.done_before,
             f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
             f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
+            f"; too slow, not tried again: {_few(s.too_slow)}" if s.too_slow else "",
             f"; damaged, set aside: {', '.join(s.quarantined)}" if s.quarantined else "",
             f"; stopped: {s.stopped}, {s.not_written} documents not written" if s.stopped else "",
             display_path(self.out_dir),
             extra={"event": "summary", "data": s.as_dict()},
         )
+
+
+def _few(names: list[str], shown: int = 5) -> str:
+    """Names for a summary line: the first few, then how many more (a night may have hundreds)."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _output_fault(exc: BaseException) -> str:
@@ -669,6 +706,7 @@ def _executor(batch: BatchConfig) -> Executor:
         max_docs=batch.max_docs_per_worker,
         start_timeout=batch.worker_start_timeout,
         threads=1,
+        page_timeout=batch.page_timeout,
     )
     if batch.executor == "dask":
         return DaskExecutor(limits, batch.scheduler)

@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--workers", type=_positive(int), help="worker processes on this machine (default 1)")
         sp.add_argument("--doc-timeout", type=_positive(float), metavar="SECONDS",
                         help="stop a document (and its worker) after this long; it is failed (default 900)")
+        sp.add_argument("--page-timeout", type=_positive(float), metavar="SECONDS",
+                        help="…or this long per page, if that is longer (default 10); a document that takes too "
+                             "long twice is not tried again while it is unchanged")
+        sp.add_argument("--retry-failed", action="store_true",
+                        help="try again the documents that failed before, though they are unchanged")
         sp.add_argument("--memory-limit", type=memory_mb, metavar="SIZE",
                         help="stop a worker whose memory passes SIZE (2G, 1536M; 0 = none; default 4G)")
         sp.add_argument("--executor", choices=["local", "dask"],
@@ -93,7 +98,8 @@ def _overrides(args: argparse.Namespace) -> dict:
     if getattr(args, "engine", None):
         overrides.setdefault("ocr", {})["engine"] = args.engine
     batch = {
-        "workers": args.workers, "doc_timeout": args.doc_timeout, "memory_limit_mb": args.memory_limit,
+        "workers": args.workers, "doc_timeout": args.doc_timeout, "page_timeout": args.page_timeout,
+        "memory_limit_mb": args.memory_limit,
         "executor": args.executor, "scheduler": args.scheduler,
     }
     if args.scheduler and not args.executor:
@@ -132,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             command = digitize(cfg)
         else:
             command = text_import()
-        summary = run_batch(args.paths, args.out, cfg, command, force=args.force, xlsx=args.xlsx, mode=mode)
+        summary = run_batch(args.paths, args.out, cfg, command, force=args.force, retry_failed=args.retry_failed,
+                            xlsx=args.xlsx, mode=mode)
     except KeyboardInterrupt:
         log.error("interrupted", extra={"event": "exit", "data": {"exit_code": EXIT_INTERRUPTED}})
         return EXIT_INTERRUPTED

@@ -128,12 +128,14 @@ def warm_up(cfg: Config) -> None:
     read(prepare(PageImage(page=1, image=page, dpi=200.0), cfg), get_engine(cfg.ocr.engine, cfg.ocr))
 
 
-def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = None) -> ProcessedDocument:
+def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = None,
+                 page_count: Callable[[int], None] | None = None) -> ProcessedDocument:
     """`perfscan run`: a PDF or image, page by page through the route its kind calls for.
 
     Each scanned page's review JPEG (~0.4 MB at 200 dpi) goes to `page_images(page, jpeg)` as soon
     as it is made, so a 500-page document does not hold 500 of them until its end; without a sink
-    they are returned in `ProcessedDocument.page_jpegs`.
+    they are returned in `ProcessedDocument.page_jpegs`. `page_count(n)` is told the number of pages
+    once the file is open (a long document is given more time).
     """
     from .imaging import open_document
     from .ocr.registry import get_engine
@@ -151,6 +153,8 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     # PDF closed and no page being read.
     with GridSpool() as spool:
         with open_document(path, cfg.imaging) as source, ThreadPoolExecutor(1, "perfscan-ahead") as ahead:
+            if page_count is not None:
+                page_count(source.n_pages)
 
             def load(info: PageInfo) -> list[TableGrid] | PreparedPage:
                 if info.kind == "text":

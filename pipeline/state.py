@@ -29,13 +29,18 @@ from .config import Config
 from .errors import UsageError
 
 STATE_FILE = "state.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: documents.timeouts
 
 # Why a document failed. `input` is the file's own fault (unreadable, encrypted, not a form): the same
 # content fails the same way, so it is final for that content and settings. The others depend on the
-# machine or the code (limits, crashes, a file being written) and are tried again on the next run.
-FailureKind = Literal["input", "unreadable", "changed", "timeout", "memory", "crash", "internal", "cancelled"]
+# machine or the code (limits, crashes, a file being written) and are tried again on the next run,
+# except a document that ran out of time `FINAL_TIMEOUTS` runs in a row: one that is always too slow
+# would otherwise spend its whole time limit every night.
+FailureKind = Literal[
+    "input", "unreadable", "changed", "too_large", "timeout", "memory", "crash", "internal", "cancelled"
+]
 FINAL_FAILURES: frozenset[str] = frozenset({"input"})
+FINAL_TIMEOUTS = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,7 +57,8 @@ CREATE TABLE IF NOT EXISTS documents (
     started_at REAL,
     seconds REAL,
     worker_peak_rss INTEGER,
-    run_id INTEGER
+    run_id INTEGER,
+    timeouts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sources (
     path BLOB PRIMARY KEY,
@@ -127,12 +133,19 @@ class DocumentRow:
     started_at: float | None = None
     seconds: float | None = None
     worker_peak_rss: int | None = None
+    timeouts: int = 0  # runs in a row, with this content and these settings, that it ran out of time
 
     def is_done(self, engine: str, settings: str) -> bool:
-        """Done for these settings: finished (or failed for a reason the file itself carries)."""
+        """Done for these settings: finished (or failed for a reason the file itself carries, or
+        out of time too often)."""
         if self.engine != engine or self.config_hash != settings:
             return False
-        return self.status in ("ok", "needs_review") or (self.status == "failed" and self.failure in FINAL_FAILURES)
+        return self.status in ("ok", "needs_review") or (self.status == "failed" and (
+            self.failure in FINAL_FAILURES or self.too_slow))
+
+    @property
+    def too_slow(self) -> bool:
+        return self.failure == "timeout" and self.timeouts >= FINAL_TIMEOUTS
 
 
 class StateStore:
@@ -167,7 +180,10 @@ class StateStore:
                 if statement.strip():
                     self._db.execute(statement)
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
+            if row is not None and row[0] == "1":  # before documents.timeouts
+                self._db.execute("ALTER TABLE documents ADD COLUMN timeouts INTEGER NOT NULL DEFAULT 0")
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+            elif row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
                 # Not damage: another perfscan's state, which must not be set aside as if it were.
@@ -210,7 +226,7 @@ class StateStore:
     def document(self, sha256: str) -> DocumentRow | None:
         row = self._db.execute(
             "SELECT sha256, doc_id, source_path, status, failure, message, engine, config_hash, pages,"
-            " started_at, seconds, worker_peak_rss FROM documents WHERE sha256 = ?",
+            " started_at, seconds, worker_peak_rss, timeouts FROM documents WHERE sha256 = ?",
             (sha256,),
         ).fetchone()
         return DocumentRow(*row) if row else None
@@ -241,9 +257,12 @@ class StateStore:
         with self._transaction():
             if doc is not None:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO documents (sha256, doc_id, source_path, status, failure, message, engine,"
+                    " config_hash, pages, started_at, seconds, worker_peak_rss, run_id, timeouts)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.sha256, doc.doc_id, doc.source_path, doc.status, doc.failure, doc.message, doc.engine,
-                     doc.config_hash, doc.pages, doc.started_at, doc.seconds, doc.worker_peak_rss, self.run_id),
+                     doc.config_hash, doc.pages, doc.started_at, doc.seconds, doc.worker_peak_rss, self.run_id,
+                     doc.timeouts),
                 )
             for src in sources:
                 old = self._db.execute("SELECT sha256 FROM sources WHERE path = ?", (src.path,)).fetchone()

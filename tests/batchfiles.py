@@ -366,15 +366,18 @@ def page_jpeg(page: int) -> bytes:
     return buf.getvalue()
 
 
-def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None]) -> ProcessedDocument:
-    """import-text as if the file were a 3-page scan: each page's image goes out through
-    `page_images` as it is made, and the record names them. After its pages, a file named `die-`
+def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None],
+          page_count: Callable[[int], None] | None = None) -> ProcessedDocument:
+    """import-text as if the file were a 3-page scan: it says it has 3 pages (`page_count`), each
+    page's image goes out through `page_images` as it is made, and the record names them. After its pages, a file named `die-`
     kills its own worker and `hang-` hangs; `endless-` sends pages without end (a quarter
     second apart), `hog-` does too, faster, eating 64 MB a page; `slow-` takes a second a page."""
     name = path.name
     endless = name.startswith(("endless-", "hog-"))
     pause = {"slow-": 1.0, "endless-": 0.25, "hog-": 0.1}.get(name[: name.find("-") + 1], 0.0)
     hoard: list[bytes] = []
+    if page_count is not None and not endless:
+        page_count(PAGES)
     page = 0
     while page < PAGES or endless:
         page += 1

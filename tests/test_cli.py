@@ -47,7 +47,8 @@ def test_bad_options_exit_1(tmp_path, args):
 
 def test_a_document_over_its_time_limit_fails_and_the_exit_code_says_so(tmp_path):
     out = tmp_path / "out"
-    assert main(["run", str(fixture("u000_digital")), "--out", str(out), "--doc-timeout", "0.01"]) == 2
+    assert main(["run", str(fixture("u000_digital")), "--out", str(out), "--doc-timeout", "0.01",
+                 "--page-timeout", "0.001"]) == 2
     (doc,) = read_csv(out / "documents.csv")
     assert doc["status"] == "failed"
     assert doc["message"] == ("u000_digital.pdf: took longer than 0.01 s (--doc-timeout); its worker was stopped")

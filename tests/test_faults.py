@@ -33,6 +33,7 @@ from tests.batchfiles import (
     read_csv,
     record_count,
     run_cli,
+    text_form,
     write_text_forms,
 )
 
@@ -204,3 +205,37 @@ def test_a_full_disk_while_page_images_arrive_stops_the_run_and_blames_no_docume
     again = run_batch([inputs], out, config(), PAGED_AND_JPEG)
     assert again.failed == 0 and again.processed + again.done_before == 4
     assert output_files(out) == output_files(reference)
+
+
+HOSTILE = Command("hostile", "tests.batchfiles:hostile", "text", TEXT_EXTRACTIONS)
+
+
+def test_a_long_document_gets_time_by_its_pages(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "slow-long.txt").write_text(text_form("慢单位"), encoding="utf-8")  # 3 pages, a second each
+    out = tmp_path / "out"
+    summary = run_batch([inputs], out, config(doc_timeout=1, page_timeout=2), PAGED_AND_JPEG)
+    assert (summary.processed, summary.failed) == (1, 0)
+    assert [r["status"] for r in read_csv(out / "documents.csv")] == ["ok"]
+
+
+def test_a_document_out_of_time_twice_is_not_tried_again_until_asked(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "hang-always.txt").write_text(text_form("慢单位"), encoding="utf-8")
+    write_text_forms(inputs, 1)
+    out = tmp_path / "out"
+    cfg = config(doc_timeout=1)
+    nights = [run_batch([inputs], out, cfg, HOSTILE) for _ in range(3)]
+    assert [n.failures["timeout"] for n in nights] == [1, 1, 0]  # the third night spends no time on it
+    assert [n.failed for n in nights] == [1, 1, 1]  # it still stands failed: exit 2 every night
+    assert [n.too_slow for n in nights] == [[], [str(inputs / "hang-always.txt")], [str(inputs / "hang-always.txt")]]
+    (row,) = [r for r in read_csv(out / "documents.csv") if r["status"] == "failed"]
+    assert "ran out of time 2 runs in a row" in row["message"] and "--retry-failed" in row["message"]
+    capsys.readouterr()
+    assert main(["import-text", str(inputs), "--out", str(out), "--doc-timeout", "1", "--json-log"]) == 2
+    summary = _events(capsys)[-1]
+    assert summary["processed"] == 0 and summary["too_slow"] == [str(inputs / "hang-always.txt")]
+    retried = run_batch([inputs], out, cfg, HOSTILE, retry_failed=True)
+    assert (retried.processed, retried.failures["timeout"]) == (1, 1)
