@@ -57,6 +57,7 @@ from .inputs import (
     PDF_AND_IMAGES,
     TEXT_EXTRACTIONS,
     InputChanged,
+    InputTooBig,
     InputUnreadable,
     check_layout,
     discover,
@@ -338,9 +339,13 @@ class _Batch:
         self.summary.inputs = len(found.files)
         for path in found.files:
             try:
-                ident = identify(path, self.state.source(path_key(path)), force=self.force)
-            except (InputUnreadable, InputChanged) as exc:
-                kind: FailureKind = "unreadable" if isinstance(exc, InputUnreadable) else "changed"
+                ident = identify(path, self.state.source(path_key(path)), force=self.force,
+                                 max_size=self.cfg.batch.max_file_size_mb * 2**20)
+            except (InputUnreadable, InputChanged, InputTooBig) as exc:
+                kind: FailureKind = (
+                    "unreadable" if isinstance(exc, InputUnreadable) else
+                    "changed" if isinstance(exc, InputChanged) else "too_large"
+                )
                 plan.unreadable.append((path, kind, str(exc)))
                 continue
             self._forget_unreadable(path)

@@ -159,6 +159,10 @@ class BatchConfig(Section):
         10.0, gt=0, description="seconds per page a long document may take, where that is more than doc_timeout "
         "(a page takes about 2 s; a 650-page scan cannot be read in 900 s)"
     )
+    max_file_size_mb: int = Field(
+        4096, ge=0, description="an input larger than this (MB) is failed without being read; 0 = no limit "
+        "(a 500-page 200-dpi scan is about 160 MB)"
+    )
     memory_limit_mb: int = Field(
         4096, ge=0, description="resident memory (MB) one worker may use before it is killed; 0 = no ceiling"
     )

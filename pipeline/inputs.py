@@ -7,7 +7,9 @@ copy per run). Real paths are compared for every folder walked and every file ta
 cannot take is reported with a reason, not raised.
 Each file is then named by its content: a sha256 over one read-only, non-blocking descriptor (a FIFO
 named `x.pdf` cannot hang the batch), with the file's stat checked before and after so that a file
-being written is caught. A file whose stat fields are unchanged since the last run, and which had
+being written is caught. A file over the size limit is refused before a byte of it is read (a 100 GB
+sparse file named `.pdf` took minutes to hash, then was not a PDF). The worker gets this hash with
+its task and does not read the file a second time to make it. A file whose stat fields are unchanged since the last run, and which had
 been stable for a while when it was hashed then, keeps its hash (git's index does the same), so a
 nightly run does not re-read every input.
 """
@@ -169,12 +171,17 @@ class InputChanged(Exception):
     """The file changed while it was being hashed (being copied or written right now)."""
 
 
+class InputTooBig(Exception):
+    """The file is over the size limit (`--max-file-size`): it was not read."""
+
+
 def signature_of(st: os.stat_result) -> Signature:
     return Signature(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Identity:
-    """Content hash of `path`, reusing `cached` when the file provably has not changed since."""
+def identify(path: Path, cached: SourceRow | None, force: bool = False, max_size: int = 0) -> Identity:
+    """Content hash of `path`, reusing `cached` when the file provably has not changed since.
+    A file over `max_size` bytes (0: no limit) raises `InputTooBig` without being read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -183,6 +190,9 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Ident
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
             raise InputUnreadable(f"not a regular file ({_kind(before.st_mode)})")
+        if max_size and before.st_size > max_size:
+            raise InputTooBig(f"the file is {_size(before.st_size)}, over the size limit of {_size(max_size)} "
+                              "(--max-file-size); it was not read")
         sig = signature_of(before)
         if (
             not force
@@ -206,6 +216,14 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Ident
         return Identity(digest.hexdigest(), sig, time.time_ns())
     finally:
         os.close(fd)
+
+
+def _size(n: int) -> str:
+    """Bytes in words: 512 KB, 1.5 MB, 100 GB."""
+    for unit, scale in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
 
 
 def _open_error(path: Path, exc: OSError) -> str:

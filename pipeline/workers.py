@@ -553,6 +553,8 @@ def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], No
             keywords["page_images"] = send_page
         if _takes(function, "page_count"):
             keywords["page_count"] = lambda pages: _write(channel, _PageCount(pages))
+        if _takes(function, "sha256"):
+            keywords["sha256"] = task.sha256  # hashed by the coordinator; size and mtime are checked below
         result = function(task.path, task.cfg, **keywords)
         if result.document.status == "failed":
             failure, reason = "input", result.document.message
@@ -570,7 +572,8 @@ def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], No
 
 
 def _changed_since_hashed(task: Task, result: ProcessedDocument | None) -> str:
-    """The coordinator hashed one version of the file; say so if the worker may have read another."""
+    """The coordinator hashed one version of the file; say so if the worker may have read another
+    (by size and mtime: the worker does not hash the file again)."""
     try:
         st = os.stat(task.path)
     except OSError as exc:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main, memory_mb
+from pipeline.cli import main, size_mb
 from tests.batchfiles import REPO, fixture, read_csv, text_form, write_text_forms
 
 NEW_OPTIONS = ("--workers", "--doc-timeout", "--memory-limit", "--executor", "--scheduler", "--json-log", "--force",
@@ -32,7 +32,7 @@ def test_help_lists_every_option(command, capsys):
 @pytest.mark.parametrize("text, mb", [("2G", 2048), ("1536M", 1536), ("2GiB", 2048), ("512", 512), ("0", 0),
                                       ("1.5g", 1536), ("4096 MB", 4096)])
 def test_memory_limit_sizes(text, mb):
-    assert memory_mb(text) == mb
+    assert size_mb(text) == mb
 
 
 @pytest.mark.parametrize("args", [

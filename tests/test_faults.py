@@ -11,10 +11,12 @@ come from `batchfiles`, so production code carries no test hooks.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,9 @@ from pipeline.batch import Command, run_batch
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.errors import OutputFolderError
+from pipeline.executors import LocalExecutor
 from pipeline.inputs import TEXT_EXTRACTIONS
+from pipeline.workers import Limits, Task
 from tests.batchfiles import (
     INDICATORS_PER_FORM,
     REPO,
@@ -239,3 +243,39 @@ def test_a_document_out_of_time_twice_is_not_tried_again_until_asked(tmp_path, c
     assert summary["processed"] == 0 and summary["too_slow"] == [str(inputs / "hang-always.txt")]
     retried = run_batch([inputs], out, cfg, HOSTILE, retry_failed=True)
     assert (retried.processed, retried.failures["timeout"]) == (1, 1)
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    write_text_forms(inputs, 1)
+    with (inputs / "huge.txt").open("wb") as fh:
+        fh.truncate(20 * 2**30)  # 20 GB and sparse: minutes to hash, no disk used
+    out = tmp_path / "out"
+    start = time.monotonic()
+    assert main(["import-text", str(inputs), "--out", str(out), "--json-log"]) == 2  # default limit: 4 GB
+    assert time.monotonic() - start < 10
+    docs = {Path(r["source_path"]).name: r for r in read_csv(out / "documents.csv")}
+    assert docs["form-000.txt"]["status"] == "ok"
+    assert docs["huge.txt"]["status"] == "failed"
+    assert docs["huge.txt"]["message"] == ("huge.txt: the file is 20 GB, over the size limit of 4 GB "
+                                           "(--max-file-size); it was not read")
+    assert _events(capsys)[-1]["failures"] == {"too_large": 1}
+
+
+def test_the_worker_takes_the_coordinators_hash_and_reads_the_file_no_second_time(tmp_path):
+    """Same size and mtime, other bytes: the worker cannot tell, because it does not hash the file
+    again (for a 100 GB file that was minutes); the coordinator hashed it once for this run."""
+    (path,) = write_text_forms(tmp_path / "in", 1)
+    hashed = hashlib.sha256(path.read_bytes()).hexdigest()
+    st = path.stat()
+    path.write_text(text_form("测试单位999号", budget=1000), encoding="utf-8")
+    assert path.stat().st_size == st.st_size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    task = Task(path, hashed, st.st_size, st.st_mtime_ns, config(), "pipeline.document:import_text")
+    executor = LocalExecutor(Limits(timeout=60, memory_bytes=0, max_docs=1, start_timeout=60, threads=1), 1)
+    try:
+        (outcome,) = executor.outcomes([task], lambda *page: None)
+    finally:
+        executor.close()
+    assert outcome.failure is None, outcome.reason
+    assert outcome.result.document.sha256 == hashed
