@@ -409,3 +409,29 @@ def private_mount_prefix(scratch: Path) -> tuple[str, ...] | None:
         if probe.returncode == 0:
             return prefix
     return None
+
+
+def copy_protected(name: str) -> bytes:
+    """A born-digital fixture drawn again into a PDF with an owner password that forbids copying its
+    text (no user password: it opens in any viewer). Same pages, same text layer, RC4 128."""
+    import io
+
+    import numpy as np
+    from reportlab.lib import pdfencrypt
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    from fixtures.catalogue import FIXTURES
+    from fixtures.fonts import register_fonts
+    from fixtures.layout import lay_out
+    from fixtures.render import draw_form_pages
+
+    (fx,) = [f for f in FIXTURES if f.name == name]
+    layout = lay_out(fx.doc, fx.style)
+    register_fonts()
+    buf = io.BytesIO()
+    no_copy = pdfencrypt.StandardEncryption("", "owner", canPrint=1, canCopy=0, canModify=0, strength=128)
+    canvas = Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, encrypt=no_copy)
+    draw_form_pages(canvas, layout, fx.style, "solid", np.random.default_rng(0))
+    canvas.save()
+    return buf.getvalue()

@@ -32,6 +32,8 @@ from pipeline.workers import Limits, Task
 from tests.batchfiles import (
     INDICATORS_PER_FORM,
     REPO,
+    copy_protected,
+    fixture,
     output_files,
     private_mount_prefix,
     read_csv,
@@ -279,3 +281,25 @@ def test_the_worker_takes_the_coordinators_hash_and_reads_the_file_no_second_tim
         executor.close()
     assert outcome.failure is None, outcome.reason
     assert outcome.result.document.sha256 == hashed
+
+
+@pytest.mark.slow
+def test_a_pdf_that_forbids_copying_its_text_is_read_from_its_image(tmp_path):
+    protected = tmp_path / "u000_no_copy.pdf"
+    protected.write_bytes(copy_protected("u000_digital"))
+    out = tmp_path / "out"
+    done = run_cli("run", protected, fixture("u000_digital"), "--out", out)
+    assert done.returncode == 0, done.stderr.decode()
+    docs = {Path(r["source_path"]).name: r for r in read_csv(out / "documents.csv")}
+    ours, twin = docs[protected.name], docs["u000_digital.pdf"]
+    assert ours["status"] in ("ok", "needs_review") and ours["engine"] == "rapidocr", ours
+    for column in ("form_type", "year", "unit_name", "pages", "total_max_score", "total_score", "grade"):
+        assert ours[column] == twin[column], column
+
+    def numbers(table: str, doc_id: str, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
+        return [tuple(r[c] for c in columns) for r in read_csv(out / f"{table}.csv") if r["doc_id"] == doc_id]
+
+    figures = ("max_score", "score", "target_value", "actual_value")
+    assert numbers("indicators", ours["doc_id"], figures) == numbers("indicators", twin["doc_id"], figures)
+    money = ("item", "initial_budget", "budget", "executed", "execution_rate", "max_score", "score")
+    assert numbers("funding", ours["doc_id"], money) == numbers("funding", twin["doc_id"], money)
