@@ -372,7 +372,25 @@ class _Batch:
             plan.tasks.append(task)
         for sha in self.state.commit(None, settled):
             self._delete_document_files(sha)
+        self._forget_failures_of_deleted_files(plan)
         return plan
+
+    def _forget_failures_of_deleted_files(self, plan: _Plan) -> None:
+        """A failed document whose file is gone from every path it was seen at loses its record and
+        row. A good record stays when its file goes (it is data, the contract keeps every document
+        processed into the folder); a failure of a file nobody has any more is only noise, and it
+        would stand in documents.csv for ever."""
+        tonight = set(plan.pending) | {_pseudo_sha(path) for path, _, _ in plan.unreadable}
+        for row in self.state.failed():
+            if row.sha256 in tonight:
+                continue
+            # A failure keyed by its path (unreadable, too large) has no source row: its name is its path.
+            paths = self.state.paths_of(row.sha256) or [os.fsencode(row.source_path)]
+            if not any(os.path.lexists(p) for p in paths):
+                self.state.supersede(row.sha256)
+                self._delete_document_files(row.sha256, row.doc_id)
+                self._note(logging.INFO, "forgotten", {"path": row.source_path, "doc_id": row.doc_id},
+                           "%s: failed before and no longer there; its row is removed", row.source_path)
 
     def _note(self, level: int, event: str, data: dict[str, object], msg: str, *args: object) -> None:
         """A log line found while planning, held back so that the `start` line comes first."""

@@ -240,6 +240,14 @@ class StateStore:
             return None
         return SourceRow(row[0], row[1], Signature(*row[2:7]), row[7])
 
+    def failed(self) -> list[DocumentRow]:
+        rows = self._db.execute("SELECT sha256 FROM documents WHERE status = 'failed'").fetchall()
+        return [doc for (sha,) in rows if (doc := self.document(sha)) is not None]
+
+    def paths_of(self, sha256: str) -> list[bytes]:
+        """The source paths last seen holding this content."""
+        return [path for (path,) in self._db.execute("SELECT path FROM sources WHERE sha256 = ?", (sha256,))]
+
     def superseded(self) -> list[DocumentRow]:
         rows = self._db.execute("SELECT sha256 FROM documents WHERE status = 'superseded'").fetchall()
         return [doc for (sha,) in rows if (doc := self.document(sha)) is not None]

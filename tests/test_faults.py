@@ -303,3 +303,23 @@ def test_a_pdf_that_forbids_copying_its_text_is_read_from_its_image(tmp_path):
     assert numbers("indicators", ours["doc_id"], figures) == numbers("indicators", twin["doc_id"], figures)
     money = ("item", "initial_budget", "budget", "executed", "execution_rate", "max_score", "score")
     assert numbers("funding", ours["doc_id"], money) == numbers("funding", twin["doc_id"], money)
+
+
+def test_the_failure_of_a_file_deleted_from_the_share_leaves_documents_csv(tmp_path):
+    inputs = tmp_path / "in"
+    (good,) = write_text_forms(inputs, 1)
+    (inputs / "broken.txt").write_bytes(b"\x00\x01 not a form")  # fails for its own reasons: final
+    (inputs / "gone.txt").symlink_to(tmp_path / "nowhere.txt")  # fails as unreadable, keyed by its path
+    out = tmp_path / "out"
+    run_batch([inputs], out, config(), HOSTILE)
+    assert sorted(Path(r["source_path"]).name for r in read_csv(out / "documents.csv")) == [
+        "broken.txt", good.name, "gone.txt"]
+    (inputs / "broken.txt").unlink()
+    (inputs / "gone.txt").unlink()
+    summary = run_batch([inputs], out, config(), HOSTILE)
+    assert summary.failed == 0
+    assert [Path(r["source_path"]).name for r in read_csv(out / "documents.csv")] == [good.name]
+    assert record_count(out) == 1
+    good.unlink()  # a good document stays when its file goes: its rows are data
+    run_batch([tmp_path / "in"], out, config(), HOSTILE)
+    assert [Path(r["source_path"]).name for r in read_csv(out / "documents.csv")] == [good.name]
