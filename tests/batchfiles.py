@@ -278,6 +278,32 @@ def photo_of_table(source: Path) -> bytes:
     return jpeg.tobytes()
 
 
+def scan_pages(source: Path) -> list:
+    """The page images of a scanned fixture (one embedded image a page), as PIL images with the
+    very pixels perfscan takes out of the PDF, so a lossless copy of them reads exactly the same."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(source)
+    try:
+        images = []
+        for page in pdf:
+            (image,) = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
+            images.append(image.get_bitmap(render=False).to_pil().convert("RGB"))
+        return images
+    finally:
+        pdf.close()
+
+
+def image_bytes(image, fmt: str, **options: object) -> bytes:
+    """`image` saved as `fmt` (PIL), with `options` (dpi, save_all, append_images, ...)."""
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
 def bomb_png() -> bytes:
     """A 40000 × 40000 PNG (1.6 Gpx) that is only a few hundred KB on disk."""
     import struct
