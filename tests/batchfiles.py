@@ -461,3 +461,14 @@ def copy_protected(name: str) -> bytes:
     draw_form_pages(canvas, layout, fx.style, "solid", np.random.default_rng(0))
     canvas.save()
     return buf.getvalue()
+
+
+def offline_prefix() -> tuple[str, ...] | None:
+    """A command prefix that runs the command without a network (`unshare --net`: a namespace with only
+    a loopback that is down), or None where that needs privileges this process lacks."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    prefix = (unshare, "--net", "--")
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    return prefix if probe.returncode == 0 else None
