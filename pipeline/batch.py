@@ -153,8 +153,8 @@ class BatchSummary:
             "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
             "pages": self.pages,
             "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
-            "too_slow": self.too_slow, "quarantined": self.quarantined, "interrupted": self.interrupted, "stopped": self.stopped,
-            "not_written": self.not_written,
+            "too_slow": self.too_slow, "quarantined": self.quarantined, "interrupted": self.interrupted,
+            "stopped": self.stopped, "not_written": self.not_written,
         }
 
 

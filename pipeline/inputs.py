@@ -5,13 +5,14 @@ inside, so a link back to an ancestor cannot loop, and never into the output fol
 leads there ("results next to the scans": its page images would come back as documents, one more
 copy per run). Real paths are compared for every folder walked and every file taken; what discovery
 cannot take is reported with a reason, not raised.
+
 Each file is then named by its content: a sha256 over one read-only, non-blocking descriptor (a FIFO
 named `x.pdf` cannot hang the batch), with the file's stat checked before and after so that a file
 being written is caught. A file over the size limit is refused before a byte of it is read (a 100 GB
-sparse file named `.pdf` took minutes to hash, then was not a PDF). The worker gets this hash with
-its task and does not read the file a second time to make it. A file whose stat fields are unchanged since the last run, and which had
-been stable for a while when it was hashed then, keeps its hash (git's index does the same), so a
-nightly run does not re-read every input.
+sparse file named `.pdf` took minutes to hash, then was not a PDF). A file whose stat fields are
+unchanged since the last run, and which had been stable for a while when it was hashed then, keeps
+its hash (git's index does the same), so a nightly run does not re-read every input. The worker gets
+the hash with its task and does not read the file a second time to make it.
 """
 
 from __future__ import annotations

@@ -237,7 +237,9 @@ class _Worker:
         self.peak_rss = max(self.peak_rss, total)
         return total
 
-    def receive(self, deadline: float, cancelled: Callable[[], bool], what: str = "document", limit: str = "") -> object:
+    def receive(
+        self, deadline: float, cancelled: Callable[[], bool], what: str = "document", limit: str = ""
+    ) -> object:
         """The next message, watching the clock, the memory ceiling and cancellation meanwhile.
 
         A page image is only handed over after the limits are checked, so a worker that streams

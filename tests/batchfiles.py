@@ -395,9 +395,10 @@ def page_jpeg(page: int) -> bytes:
 def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None],
           page_count: Callable[[int], None] | None = None) -> ProcessedDocument:
     """import-text as if the file were a 3-page scan: it says it has 3 pages (`page_count`), each
-    page's image goes out through `page_images` as it is made, and the record names them. After its pages, a file named `die-`
-    kills its own worker and `hang-` hangs; `endless-` sends pages without end (a quarter
-    second apart), `hog-` does too, faster, eating 64 MB a page; `slow-` takes a second a page."""
+    page's image goes out through `page_images` as it is made, and the record names them. After
+    its pages, a file named `die-` kills its own worker and `hang-` hangs; `endless-` sends pages
+    without end (a quarter second apart), `hog-` does too, faster, eating 64 MB a page; `slow-`
+    takes a second a page."""
     name = path.name
     endless = name.startswith(("endless-", "hog-"))
     pause = {"slow-": 1.0, "endless-": 0.25, "hog-": 0.1}.get(name[: name.find("-") + 1], 0.0)
