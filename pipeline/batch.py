@@ -12,7 +12,10 @@ by the next run, with images no record names), and pages a redone document no lo
 its new record is in. The CSVs are rebuilt from all records at the end (when any record changed) and each is
 swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
-row. A lock file keeps a second run (an overlapping cron job) out of the same output folder.
+row. A lock file keeps a second run (an overlapping cron job) out of the same output folder. A
+damaged record or state database (a bad copy, a disk that filled up under another program) is moved
+into `quarantine/` and named in the summary, and its documents are done again: one bad file in the
+output folder must not stop every later run.
 
 What is redone: content not done with the same engine and settings, content whose last attempt
 failed for a reason outside the file (time limit, memory, crash, a file still being written), and
@@ -22,20 +25,23 @@ keeps its record under its new name; the same content under a second name is pro
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .config import DEFAULT_CONFIG, BatchConfig, Config
-from .errors import UsageError
+from .errors import OutputFolderError, UsageError
 from .executors import DaskExecutor, Executor, LocalExecutor
 from .export import (
     CSV_COLUMNS,
@@ -43,6 +49,7 @@ from .export import (
     load_records,
     page_image_name,
     page_image_names,
+    quarantine,
     rebuild_tables,
     write_record,
 )
@@ -50,6 +57,7 @@ from .inputs import (
     PDF_AND_IMAGES,
     TEXT_EXTRACTIONS,
     InputChanged,
+    InputTooBig,
     InputUnreadable,
     check_layout,
     discover,
@@ -59,7 +67,16 @@ from .inputs import (
 )
 from .progress import Mode, Progress
 from .records import Document
-from .state import STATE_FILE, DocumentRow, FailureKind, SourceRow, StateStore, config_hash
+from .state import (
+    FINAL_TIMEOUTS,
+    STATE_FILE,
+    DocumentRow,
+    FailureKind,
+    SourceRow,
+    StateDamaged,
+    StateStore,
+    config_hash,
+)
 from .workers import Limits, Outcome, Task
 
 log = logging.getLogger("perfscan")
@@ -102,12 +119,21 @@ class BatchSummary:
     failed_before: int = 0
     duplicates: int = 0
     not_taken: int = 0
+    links_skipped: int = 0
+    # Inputs that stand failed for running out of time too many runs in a row: not tried again.
+    too_slow: list[str] = field(default_factory=list)
+    # Damaged files of the output folder set aside this run, as "what → where".
+    quarantined: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     pages: int = 0
     seconds: float = 0.0
     peak_worker_rss: int = 0
     interrupted: bool = False
+    # Why the run stopped early because the output folder took no more writes ("" if it did not),
+    # and how many of its documents were left undone for the next run.
+    stopped: str = ""
+    not_written: int = 0
 
     @property
     def processed(self) -> int:
@@ -115,23 +141,29 @@ class BatchSummary:
 
     @property
     def failed(self) -> int:
-        """Inputs of this run that stand failed: processed now, or failed before and not retried."""
-        return self.statuses["failed"] + self.failed_before
+        """Inputs of this run that stand failed: processed now, failed before and not retried, or
+        left undone because the output folder took no more writes."""
+        return self.statuses["failed"] + self.failed_before + self.not_written
 
     def as_dict(self) -> dict[str, object]:
         return {
             "inputs": self.inputs, "processed": self.processed, "ok": self.statuses["ok"],
             "needs_review": self.statuses["needs_review"], "failed": self.statuses["failed"],
             "already_done": self.done_before, "failed_before": self.failed_before, "duplicates": self.duplicates,
-            "not_documents": self.not_taken, "failures": dict(self.failures), "pages": self.pages,
+            "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
+            "pages": self.pages,
             "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
-            "interrupted": self.interrupted,
+            "too_slow": self.too_slow, "quarantined": self.quarantined, "interrupted": self.interrupted,
+            "stopped": self.stopped, "not_written": self.not_written,
         }
 
 
 @dataclass
 class _Plan:
     tasks: list[Task] = field(default_factory=list)
+    # doc_id → the task of a document skipped as done (and whether it stands failed), should its
+    # record turn out to be damaged.
+    done: dict[str, tuple[Task, bool]] = field(default_factory=dict)
     # (path, kind, reason) of inputs the coordinator could not even hash: failed without a worker.
     unreadable: list[tuple[Path, FailureKind, str]] = field(default_factory=list)
     # sha256 → the path as given (it names the document) and its source row, committed with it.
@@ -145,6 +177,7 @@ def run_batch(
     command: Command,
     *,
     force: bool = False,
+    retry_failed: bool = False,
     xlsx: bool = False,
     mode: Mode = "plain",
 ) -> BatchSummary:
@@ -158,22 +191,49 @@ def run_batch(
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
     with _exclusive(out_dir):
-        _remove_leftovers(out_dir)
-        state = StateStore(out_dir / STATE_FILE)
         try:
-            return _Batch(out_dir, cfg, command, state, force, xlsx, mode).run(paths)
+            _remove_leftovers(out_dir)
+            state, set_aside = _open_state(out_dir)
+        except (OSError, sqlite3.Error) as exc:
+            if not (fault := _output_fault(exc)):
+                raise
+            raise OutputFolderError(f"{fault} ({display_path(out_dir)}); nothing was processed") from exc
+        try:
+            batch = _Batch(out_dir, cfg, command, state, force, retry_failed, xlsx, mode)
+            batch.summary.quarantined.extend(set_aside)
+            return batch.run(paths)
         finally:
             state.close()
 
 
+def _open_state(out_dir: Path) -> tuple[StateStore, list[str]]:
+    """The output folder's state database. A damaged one (not a database, malformed pages) is set
+    aside into quarantine/ and a new one begun: every document is then redone once, and nothing
+    stops the run. Returns the store and where the damaged files went."""
+    path = out_dir / STATE_FILE
+    try:
+        return StateStore(path), []
+    except StateDamaged as exc:
+        damage = str(exc)
+    moved = []
+    for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if part.exists():
+            moved.append(quarantine(out_dir, part))
+    log.warning("%s: damaged (%s), moved to %s; a new one is begun and every document is done again",
+                STATE_FILE, damage, moved[0], extra={"event": "quarantined", "data": {
+                    "file": STATE_FILE, "moved_to": moved[0], "reason": damage}})
+    return StateStore(path), [f"{STATE_FILE} → {moved[0]}"]
+
+
 class _Batch:
-    def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool, xlsx: bool,
-                 mode: Mode):
+    def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool,
+                 retry_failed: bool, xlsx: bool, mode: Mode):
         self.out_dir = out_dir
         self.cfg = cfg
         self.command = command
         self.state = state
         self.force = force
+        self.retry_failed = retry_failed
         self.xlsx = xlsx
         self.settings = config_hash(cfg, _read_bytes(forms_path(cfg)))
         self.summary = BatchSummary()
@@ -184,41 +244,91 @@ class _Batch:
         # the executor's threads (`_write_page`), emptied by the commit.
         self._streamed: dict[str, set[str]] = {}
         self._streamed_lock = threading.Lock()
+        # A page image that could not be written because of the output folder itself (set on an
+        # executor thread; the commit that follows stops the run with it).
+        self._write_fault: OSError | None = None
+        self._to_do = 0
 
     def run(self, paths: list[Path]) -> BatchSummary:
+        """Raises `OutputFolderError` (after the summary) when the output folder stops taking writes."""
         start = time.monotonic()
-        self.state.begin_run(self.command.name)
-        self._purge_superseded()
         outcome = "error"
         try:
+            self.state.begin_run(self.command.name)
+            self._purge_superseded()
             plan = self._plan(paths)
             self._report_plan(plan)
             for level, msg, args, extra in self._notes:
                 log.log(level, msg, *args, extra=extra)
-            self.progress.start(len(plan.tasks) + len(plan.unreadable))
+            self._to_do = len(plan.tasks) + len(plan.unreadable)
+            self.progress.start(self._to_do)
             for path, kind, reason in plan.unreadable:
                 self._commit_failure(path, kind, reason)
             if plan.tasks:
                 self._execute(plan)
+            redo = self._redo(plan, self._rebuild_outputs())
+            if redo.tasks:
+                self._to_do += len(redo.tasks)
+                self._execute(redo)
+                self._rebuild_outputs()
             outcome = "done"
         except KeyboardInterrupt:
             outcome = "interrupted"
             self.summary.interrupted = True
             log.warning("interrupted: committing what finished, then stopping", extra={"event": "interrupted"})
             raise
+        except (OSError, sqlite3.Error) as exc:
+            if not self._stop_for(exc):
+                raise
+            outcome = "stopped"
         finally:
             self.progress.close()
-            self._rebuild_outputs()
+            # On a full disk the tables stay as the last run left them (each file whole); the state
+            # says they are not current, so the next run rebuilds them.
+            if outcome != "done":
+                self._unless_folder_refuses(self._rebuild_outputs)
             self.summary.seconds = time.monotonic() - start
-            self.state.end_run(outcome, self.summary.as_dict())
+            self._unless_folder_refuses(lambda: self.state.end_run(outcome, self.summary.as_dict()))
             self._report_summary(outcome)
+        if self.summary.stopped:
+            raise OutputFolderError(f"{self.summary.stopped} ({display_path(self.out_dir)}); "
+                                    f"{self.summary.not_written} documents were not written — free the folder "
+                                    "and run again to finish them")
         return self.summary
+
+    def _unless_folder_refuses(self, step: Callable[[], object]) -> bool:
+        """Run a closing step; False if the output folder refused its writes (the run is stopped)."""
+        try:
+            step()
+        except (OSError, sqlite3.Error) as exc:
+            if not self._stop_for(exc):
+                raise
+            return False
+        return True
+
+    def _stop_for(self, exc: BaseException) -> bool:
+        """Is `exc` the output folder refusing writes (disk full, read-only)? Then the run stops:
+        the summary says why, and how many documents are left for the next run."""
+        fault = _output_fault(exc) or (_output_fault(self._write_fault) if self._write_fault else "")
+        if not fault:
+            return False
+        if not self.summary.stopped:
+            self.summary.stopped = fault
+            self.summary.not_written = max(0, self._to_do - self.summary.processed)
+            log.error("%s (%s): stopping; what was written stays, the next run does the rest", fault, exc,
+                      extra={"event": "stopped", "data": {"reason": fault, "error": str(exc)}})
+        return True
 
     # --- planning --------------------------------------------------------------------------------
 
     def _plan(self, paths: list[Path]) -> _Plan:
-        found = discover(paths, self.command.suffixes)
+        found = discover(paths, self.command.suffixes, self.out_dir)
         for item in found.not_taken:
+            if item.link:
+                self.summary.links_skipped += 1
+                self._note(logging.WARNING, "link_skipped", {"path": display_path(item.path), "reason": item.reason},
+                           "%s: %s", display_path(item.path), item.reason)
+                continue
             self.summary.not_taken += 1
             self._note(logging.INFO, "not_a_document", {"path": display_path(item.path), "reason": item.reason},
                        "%s: not a document: %s", display_path(item.path), item.reason)
@@ -229,9 +339,13 @@ class _Batch:
         self.summary.inputs = len(found.files)
         for path in found.files:
             try:
-                ident = identify(path, self.state.source(path_key(path)), force=self.force)
-            except (InputUnreadable, InputChanged) as exc:
-                kind: FailureKind = "unreadable" if isinstance(exc, InputUnreadable) else "changed"
+                ident = identify(path, self.state.source(path_key(path)), force=self.force,
+                                 max_size=self.cfg.batch.max_file_size_mb * 2**20)
+            except (InputUnreadable, InputChanged, InputTooBig) as exc:
+                kind: FailureKind = (
+                    "unreadable" if isinstance(exc, InputUnreadable) else
+                    "changed" if isinstance(exc, InputChanged) else "too_large"
+                )
                 plan.unreadable.append((path, kind, str(exc)))
                 continue
             self._forget_unreadable(path)
@@ -242,21 +356,41 @@ class _Batch:
                 settled.append(source)
                 continue
             first_of[sha] = path
-            row = self.state.document(sha)
-            if not self.force and row is not None and row.is_done(self.command.engine, self.settings) and (
-                self.out_dir / "records" / f"{row.doc_id}.json"
-            ).exists():
-                self._already_done(path, row)
-                settled.append(source)
-                continue
-            sig = ident.signature
-            absolute = Path(os.path.abspath(path))
-            plan.tasks.append(Task(absolute, sha, sig.size, sig.mtime_ns, cfg, self.command.process,
-                                   self.command.warm_up))
+            task = Task(Path(os.path.abspath(path)), sha, ident.signature.size, ident.signature.mtime_ns, cfg,
+                        self.command.process, self.command.warm_up)
             plan.pending[sha] = (path, source)
+            row = self.state.document(sha)
+            if (not self.force and row is not None and row.is_done(self.command.engine, self.settings)
+                    and not (self.retry_failed and row.status == "failed")
+                    and (self.out_dir / "records" / f"{row.doc_id}.json").exists()):
+                settle = self._already_done(path, row)
+                if settle != "damaged":
+                    if settle == "done":
+                        plan.done[row.doc_id] = (task, row.status == "failed")
+                    settled.append(source)
+                    continue
+            plan.tasks.append(task)
         for sha in self.state.commit(None, settled):
             self._delete_document_files(sha)
+        self._forget_failures_of_deleted_files(plan)
         return plan
+
+    def _forget_failures_of_deleted_files(self, plan: _Plan) -> None:
+        """A failed document whose file is gone from every path it was seen at loses its record and
+        row. A good record stays when its file goes (it is data, the contract keeps every document
+        processed into the folder); a failure of a file nobody has any more is only noise, and it
+        would stand in documents.csv for ever."""
+        tonight = set(plan.pending) | {_pseudo_sha(path) for path, _, _ in plan.unreadable}
+        for row in self.state.failed():
+            if row.sha256 in tonight:
+                continue
+            # A failure keyed by its path (unreadable, too large) has no source row: its name is its path.
+            paths = self.state.paths_of(row.sha256) or [os.fsencode(row.source_path)]
+            if not any(os.path.lexists(p) for p in paths):
+                self.state.supersede(row.sha256)
+                self._delete_document_files(row.sha256, row.doc_id)
+                self._note(logging.INFO, "forgotten", {"path": row.source_path, "doc_id": row.doc_id},
+                           "%s: failed before and no longer there; its row is removed", row.source_path)
 
     def _note(self, level: int, event: str, data: dict[str, object], msg: str, *args: object) -> None:
         """A log line found while planning, held back so that the `start` line comes first."""
@@ -278,29 +412,65 @@ class _Batch:
                                               "duplicate_of": display_path(original)},
                    "%s: same content as %s, not processed again", display_path(path), display_path(original))
 
-    def _already_done(self, path: Path, row: DocumentRow) -> None:
+    def _already_done(self, path: Path, row: DocumentRow) -> Literal["done", "duplicate", "damaged"]:
+        """A document done before: skipped, a duplicate of another name, or to do again (its record,
+        read to follow a rename, was damaged and has been set aside)."""
         name = display_path(path)
         if row.source_path != name:
             if not os.path.lexists(row.source_path):
-                self._renamed(row, name)
+                if not self._renamed(row, name):
+                    return "damaged"
             elif not _same_file(row.source_path, path):
                 self._duplicate(path, Path(row.source_path))
-                return
+                return "duplicate"
         self.summary.done_before += 1
         if row.status == "failed":
             self.summary.failed_before += 1
+        if row.too_slow:
+            self.summary.too_slow.append(name)
         self._note(logging.DEBUG, "document", {"path": name, "doc_id": row.doc_id, "action": "skipped",
                                                "status": row.status}, "%s: already done (%s)", name, row.status)
+        return "done"
 
-    def _renamed(self, row: DocumentRow, name: str) -> None:
-        """A done document whose file was renamed: not redone, only its recorded path follows."""
+    def _renamed(self, row: DocumentRow, name: str) -> bool:
+        """A done document whose file was renamed: not redone, only its recorded path follows.
+        False if its record is damaged (then set aside, and the document is to do again)."""
         record = self.out_dir / "records" / f"{row.doc_id}.json"
-        doc = Document.model_validate_json(record.read_bytes())
+        try:
+            doc = Document.model_validate_json(record.read_bytes())
+        except ValueError:
+            self._set_aside(record)
+            return False
         self._outputs_change()
         write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
         self.state.rename(row.sha256, name)
         self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
                    "%s: renamed from %s, not processed again", name, row.source_path)
+        return True
+
+    def _set_aside(self, record: Path) -> None:
+        """A damaged record: into quarantine/, and its document is no longer done (redone when its
+        file is among the inputs; until then it has no rows)."""
+        self._outputs_change()
+        moved = quarantine(self.out_dir, record)
+        self.state.undo(record.stem)
+        self.summary.quarantined.append(f"{record.relative_to(self.out_dir)} → {moved}")
+        log.warning("%s: damaged record, moved to %s; its document is done again",
+                    record.relative_to(self.out_dir), moved, extra={"event": "quarantined", "data": {
+                        "file": str(record.relative_to(self.out_dir)), "moved_to": moved, "doc_id": record.stem}})
+
+    def _redo(self, plan: _Plan, damaged: list[str]) -> _Plan:
+        """The documents of this run's inputs that were skipped as done but whose records the
+        rebuild found damaged (and set aside): done again now, not on some later night."""
+        redo = _Plan(pending=plan.pending)
+        for doc_id in damaged:
+            if doc_id in plan.done:
+                task, failed = plan.done[doc_id]
+                redo.tasks.append(task)
+                self.summary.done_before -= 1
+                self.summary.failed_before -= failed
+        self.progress.add(len(redo.tasks))
+        return redo
 
     def _report_plan(self, plan: _Plan) -> None:
         b = self.cfg.batch
@@ -336,7 +506,12 @@ class _Batch:
         name = page_image_name(doc_id, page)
         with self._streamed_lock:
             self._streamed.setdefault(doc_id, set()).add(name)
-        atomic_write(self._staged(name), jpeg)
+        try:
+            atomic_write(self._staged(name), jpeg)
+        except OSError as exc:
+            if _output_fault(exc):
+                self._write_fault = exc
+            raise
 
     def _staged(self, name: str) -> Path:
         final = self.out_dir / name
@@ -355,18 +530,26 @@ class _Batch:
                 staged.unlink(missing_ok=True)
 
     def _commit(self, outcome: Outcome, path: Path, source: SourceRow) -> None:
+        if self._write_fault is not None:  # this document's failure is the folder's, not its own
+            raise self._write_fault
         task = outcome.task
         name = display_path(path)
         if outcome.failure == "cancelled":
             self._settle_pages(task.sha256[:16], keep=set())
             return
+        timeouts = self._timeouts(outcome)
         if outcome.result is not None and outcome.failure in (None, "input"):
             doc = outcome.result.document.model_copy(update={"source_path": name})
             jpegs = outcome.result.page_jpegs
             if doc.status == "failed":
                 doc = doc.model_copy(update={"message": _naming(path, doc.message)})
         else:
-            doc = _failed(path, outcome.reason, task.sha256)
+            reason = outcome.reason
+            if timeouts >= FINAL_TIMEOUTS:
+                reason += (f"; it ran out of time {timeouts} runs in a row, so it is not tried again while it is "
+                           "unchanged (--retry-failed tries it)")
+                self.summary.too_slow.append(name)
+            doc = _failed(path, reason, task.sha256)
             jpegs = {}
         self._outputs_change()
         keep = set(doc.page_images.values())
@@ -380,12 +563,21 @@ class _Batch:
             sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
             failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
             config_hash=self.settings, pages=doc.pages, started_at=outcome.started_at, seconds=outcome.seconds,
-            worker_peak_rss=outcome.peak_rss or None,
+            worker_peak_rss=outcome.peak_rss or None, timeouts=timeouts,
         )
         for sha in self.state.commit(row, [source]):
             self._delete_document_files(sha)
         self.summary.peak_worker_rss = max(self.summary.peak_worker_rss, outcome.peak_rss)
         self._count(doc, outcome.failure, outcome.seconds)
+
+    def _timeouts(self, outcome: Outcome) -> int:
+        """Runs in a row this content, with these settings, has run out of time (this one included)."""
+        if outcome.failure != "timeout":
+            return 0
+        before = self.state.document(outcome.task.sha256)
+        if before is None or before.engine != self.command.engine or before.config_hash != self.settings:
+            return 1
+        return before.timeouts + 1 if before.failure == "timeout" else 1
 
     def _commit_failure(self, path: Path, kind: FailureKind, reason: str) -> None:
         """An input the coordinator could not read (or that was being written): failed, no worker.
@@ -456,21 +648,24 @@ class _Batch:
         names = [f"{name}.csv" for name in CSV_COLUMNS] + (["perfscan.xlsx"] if self.xlsx else [])
         return not self._changed and built in wanted and all((self.out_dir / n).exists() for n in names)
 
-    def _rebuild_outputs(self) -> None:
+    def _rebuild_outputs(self) -> list[str]:
         """Everything that spans documents, from all records in the folder: the cross-checks between
-        a report and its table, the CSVs, the review pages and (asked for) the workbook.
+        a report and its table, the CSVs, the review pages and (asked for) the workbook. Returns the
+        doc_ids of records found damaged (set aside, their documents no longer done).
 
         Cross-check findings are not written into records: they depend on which other documents are
         in the folder, so they are recomputed from the records whenever the tables are rebuilt.
         """
         if self._outputs_current():
-            return
+            return []
         from .assess import add_findings
         from .review import write_review
         from .rules import cross_check, load_forms_config
 
         review_confidence = self.cfg.read.review_confidence
-        docs = load_records(self.out_dir)
+        docs, damaged = load_records(self.out_dir)
+        for record in damaged:
+            self._set_aside(record)
         extra = cross_check(docs, load_forms_config(forms_path(self.cfg)))
         docs = [add_findings(doc, extra.get(doc.doc_id, []), review_confidence) for doc in docs]
         tables = rebuild_tables(self.out_dir, docs)
@@ -483,19 +678,48 @@ class _Batch:
             frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
             write_xlsx(self.out_dir, frames)
         self.state.set_meta(_OUTPUTS_KEY, f"{self.settings}:{'xlsx' if self.xlsx else 'csv'}")
+        return [record.stem for record in damaged]
 
     def _report_summary(self, outcome: str) -> None:
         s = self.summary
-        log.info(
-            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates; "
-            "%d pages in %.1f s%s → %s",
+        log.log(
+            logging.ERROR if s.stopped else logging.INFO,
+            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates%s; "
+            "%d pages in %.1f s%s%s%s%s → %s",
             outcome, s.inputs, s.processed, s.statuses["ok"],
             s.statuses["needs_review"], s.statuses["failed"], s.done_before,
-            f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates, s.pages, s.seconds,
+            f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
+            f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
+            f"; too slow, not tried again: {_few(s.too_slow)}" if s.too_slow else "",
+            f"; damaged, set aside: {', '.join(s.quarantined)}" if s.quarantined else "",
+            f"; stopped: {s.stopped}, {s.not_written} documents not written" if s.stopped else "",
             display_path(self.out_dir),
             extra={"event": "summary", "data": s.as_dict()},
         )
+
+
+def _few(names: list[str], shown: int = 5) -> str:
+    """Names for a summary line: the first few, then how many more (a night may have hundreds)."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _output_fault(exc: BaseException) -> str:
+    """What an error writing the output folder means to an operator, when the folder itself is at
+    fault (full, read-only); "" for anything else, which stays an error of its own."""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the output folder's disk is full"
+        if exc.errno == errno.EROFS:
+            return "the output folder is read-only"
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL:
+            return "the output folder's disk is full"
+        if code == sqlite3.SQLITE_READONLY:
+            return "the output folder is read-only"
+    return ""
 
 
 def _executor(batch: BatchConfig) -> Executor:
@@ -505,6 +729,7 @@ def _executor(batch: BatchConfig) -> Executor:
         max_docs=batch.max_docs_per_worker,
         start_timeout=batch.worker_start_timeout,
         threads=1,
+        page_timeout=batch.page_timeout,
     )
     if batch.executor == "dask":
         return DaskExecutor(limits, batch.scheduler)
@@ -556,7 +781,11 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
 
     flock is released by the kernel when the process dies, so a killed run never leaves it held.
     """
-    fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        words = _output_fault(exc) or f"the output folder cannot be written ({exc.strerror or exc})"
+        raise UsageError(f"{words}: {display_path(out_dir)}; choose another --out") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,7 +1,9 @@
 """Command line: arguments → config → batch → exit code. The only place errors become exit codes.
 
-Exit codes (the contract): 0 every document ok or needs_review; 1 bad arguments or config;
-2 at least one document failed (the others are still written); 130 interrupted (Ctrl-C, SIGTERM).
+Exit codes (the contract): 0 every document ok or needs_review; 1 bad arguments or config (an
+output folder that cannot be written at all included); 2 at least one document failed, or could not
+be written because the output folder stopped taking writes (the others are still written); 130
+interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE
 _SIZE_MB = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
 
 
-def memory_mb(text: str) -> int:
-    """`--memory-limit`: `2G`, `1536M`, `2GiB`, or a plain number of MB; `0` means no ceiling."""
+def size_mb(text: str) -> int:
+    """`--memory-limit`, `--max-file-size`: `2G`, `1536M`, `2GiB`, or a plain number of MB; `0` means
+    no limit (and only `0` does: `100K` is 1 MB, not 0)."""
     match = _SIZE.match(text)
     if not match:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 2G, 1536M, 0 for none)")
-    return round(float(match.group(1)) * _SIZE_MB[match.group(2).lower()])
+    mb = float(match.group(1)) * _SIZE_MB[match.group(2).lower()]
+    return max(1, round(mb)) if mb > 0 else 0
 
 
 def _positive(kind: type) -> object:
@@ -67,8 +71,15 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--workers", type=_positive(int), help="worker processes on this machine (default 1)")
         sp.add_argument("--doc-timeout", type=_positive(float), metavar="SECONDS",
                         help="stop a document (and its worker) after this long; it is failed (default 900)")
-        sp.add_argument("--memory-limit", type=memory_mb, metavar="SIZE",
+        sp.add_argument("--page-timeout", type=_positive(float), metavar="SECONDS",
+                        help="…or this long per page, if that is longer (default 10); a document that takes too "
+                             "long twice is not tried again while it is unchanged")
+        sp.add_argument("--retry-failed", action="store_true",
+                        help="try again the documents that failed before, though they are unchanged")
+        sp.add_argument("--memory-limit", type=size_mb, metavar="SIZE",
                         help="stop a worker whose memory passes SIZE (2G, 1536M; 0 = none; default 4G)")
+        sp.add_argument("--max-file-size", type=size_mb, metavar="SIZE",
+                        help="fail an input larger than SIZE without reading it (500M, 8G; 0 = none; default 4G)")
         sp.add_argument("--executor", choices=["local", "dask"],
                         help="local worker processes (default), or a Dask cluster (needs --scheduler)")
         sp.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
@@ -93,7 +104,8 @@ def _overrides(args: argparse.Namespace) -> dict:
     if getattr(args, "engine", None):
         overrides.setdefault("ocr", {})["engine"] = args.engine
     batch = {
-        "workers": args.workers, "doc_timeout": args.doc_timeout, "memory_limit_mb": args.memory_limit,
+        "workers": args.workers, "doc_timeout": args.doc_timeout, "page_timeout": args.page_timeout,
+        "memory_limit_mb": args.memory_limit, "max_file_size_mb": args.max_file_size,
         "executor": args.executor, "scheduler": args.scheduler,
     }
     if args.scheduler and not args.executor:
@@ -132,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             command = digitize(cfg)
         else:
             command = text_import()
-        summary = run_batch(args.paths, args.out, cfg, command, force=args.force, xlsx=args.xlsx, mode=mode)
+        summary = run_batch(args.paths, args.out, cfg, command, force=args.force, retry_failed=args.retry_failed,
+                            xlsx=args.xlsx, mode=mode)
     except KeyboardInterrupt:
         log.error("interrupted", extra={"event": "exit", "data": {"exit_code": EXIT_INTERRUPTED}})
         return EXIT_INTERRUPTED

@@ -152,7 +152,17 @@ class BatchConfig(Section):
     """How a batch runs. None of it changes what a document yields, so none of it is in the config hash."""
 
     workers: int = Field(1, ge=1, description="worker processes on this machine (executor local)")
-    doc_timeout: float = Field(900.0, gt=0, description="seconds one document may take before its worker is killed")
+    doc_timeout: float = Field(
+        900.0, gt=0, description="seconds one document may take before its worker is killed, whatever its length"
+    )
+    page_timeout: float = Field(
+        10.0, gt=0, description="seconds per page a long document may take, where that is more than doc_timeout "
+        "(a page takes about 2 s; a 650-page scan cannot be read in 900 s)"
+    )
+    max_file_size_mb: int = Field(
+        4096, ge=0, description="an input larger than this (MB) is failed without being read; 0 = no limit "
+        "(a 500-page 200-dpi scan is about 160 MB)"
+    )
     memory_limit_mb: int = Field(
         4096, ge=0, description="resident memory (MB) one worker may use before it is killed; 0 = no ceiling"
     )

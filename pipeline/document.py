@@ -102,9 +102,10 @@ def finish(doc: Document, cfg: Config) -> Document:
     return assess(doc, forms, cfg.read.review_confidence)
 
 
-def import_text(path: Path, cfg: Config) -> ProcessedDocument:
-    """`perfscan import-text`: a tab-separated extraction of one document."""
-    sha = file_sha256(path)
+def import_text(path: Path, cfg: Config, sha256: str = "") -> ProcessedDocument:
+    """`perfscan import-text`: a tab-separated extraction of one document. `sha256`: the file's
+    hash if the caller has it (the batch does), so the file is not read once more to make it."""
+    sha = sha256 or file_sha256(path)
     grids = text_to_grids(read_text_file(path))
     records = build_form(grids)
     doc = _document(path, sha, len(grids), records, engine="text")
@@ -129,18 +130,20 @@ def warm_up(cfg: Config) -> None:
     read(prepare(PageImage(page=1, image=page, dpi=200.0), cfg), get_engine(cfg.ocr.engine, cfg.ocr))
 
 
-def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = None) -> ProcessedDocument:
+def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = None,
+                 page_count: Callable[[int], None] | None = None, sha256: str = "") -> ProcessedDocument:
     """`perfscan run`: a PDF or image, page by page through the route its kind calls for.
 
     Each scanned page's review JPEG (~0.4 MB at 200 dpi) goes to `page_images(page, jpeg)` as soon
     as it is made, so a 500-page document does not hold 500 of them until its end; without a sink
-    they are returned in `ProcessedDocument.page_jpegs`.
+    they are returned in `ProcessedDocument.page_jpegs`. `page_count(n)` is told the number of pages
+    once the file is open (a long document is given more time). `sha256`: as for `import_text`.
     """
     from .imaging import open_document
     from .ocr.registry import get_engine
     from .scanpage import PreparedPage, prepare, read
 
-    sha = file_sha256(path)
+    sha = sha256 or file_sha256(path)
     jpegs: dict[int, bytes] = {}
     scanned: list[int] = []
     engines: set[str] = set()
@@ -152,6 +155,8 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     # PDF closed and no page being read.
     with GridSpool() as spool:
         with open_document(path, cfg.imaging) as source, ThreadPoolExecutor(1, "perfscan-ahead") as ahead:
+            if page_count is not None:
+                page_count(source.n_pages)
 
             def load(info: PageInfo) -> list[TableGrid] | PreparedPage:
                 if info.kind == "text":

@@ -19,6 +19,14 @@ class UsageError(PipelineError):
     exit_code = 1
 
 
+class OutputFolderError(PipelineError):
+    """The output folder stopped taking writes in the middle of a run (its disk is full, it became
+    read-only): the batch stops after its summary. What was committed stays; the documents it could
+    not write are not done, so the next run does them: they count as failed for this one."""
+
+    exit_code = 2
+
+
 class DocumentError(PipelineError):
     """One input cannot be processed; the message names the reason (the file is named by the caller)."""
 

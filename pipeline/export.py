@@ -12,10 +12,13 @@ import csv
 import io
 import os
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
 from .records import Document
+
+QUARANTINE = "quarantine"  # damaged files of the output folder, moved aside (see `quarantine`)
 
 CSV_COLUMNS: dict[str, list[str]] = {
     "documents": ["doc_id", "source_path", "sha256", "form_type", "year", "unit_name", "project_name",
@@ -118,12 +121,36 @@ def write_record(out_dir: Path, doc: Document, page_jpegs: dict[int, bytes] | No
     atomic_write(out_dir / "records" / f"{doc.doc_id}.json", doc.model_dump_json(indent=1).encode("utf-8"))
 
 
-def load_records(out_dir: Path) -> list[Document]:
+def load_records(out_dir: Path) -> tuple[list[Document], list[Path]]:
+    """Every record in the folder, and the record files that are damaged (truncated, not JSON, not
+    a record): those are the caller's to set aside, so that one bad file cannot stop every run."""
     folder = out_dir / "records"
     if not folder.is_dir():
-        return []
-    docs = [Document.model_validate_json(p.read_bytes()) for p in sorted(folder.glob("*.json"))]
-    return sorted(docs, key=lambda d: (d.source_path, d.doc_id))
+        return [], []
+    docs: list[Document] = []
+    damaged: list[Path] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            docs.append(Document.model_validate_json(path.read_bytes()))
+        except ValueError:  # pydantic's ValidationError, bad UTF-8
+            damaged.append(path)
+    return sorted(docs, key=lambda d: (d.source_path, d.doc_id)), damaged
+
+
+def quarantine(out_dir: Path, path: Path) -> str:
+    """Move a damaged file of the output folder into `quarantine/`, stamped with the time, rather
+    than delete it: it may be all that is left of someone's work, and it shows what went wrong.
+    Returns where it went, relative to the output folder."""
+    folder = out_dir / QUARANTINE
+    folder.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    dest = folder / f"{path.name}.{stamp}"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = folder / f"{path.name}.{stamp}-{n}"
+    os.replace(path, dest)
+    return str(dest.relative_to(out_dir))
 
 
 def rebuild_tables(out_dir: Path, docs: list[Document]) -> dict[str, list[dict[str, object]]]:

@@ -10,7 +10,9 @@ resampled, which keeps the scanner's pixels for the grid and the recognizer.
 The page kind decides the route. A visible, clean text layer is trusted (text route, camelot). A
 text layer that is invisible or hidden under the page image is somebody's OCR; one with traditional
 glyphs (項財數), spaced digits (`459. 80`) or garbage is bad OCR; both are `untrusted_text` and go
-the scan route like a plain scan, because the rulings we need are only in the image.
+the scan route like a plain scan, because the rulings we need are only in the image. A PDF whose
+owner password forbids copying its text opens in any viewer, but the table reader refuses its text
+layer: its pages are read from their image instead, like a scan.
 """
 
 from __future__ import annotations
@@ -137,6 +139,10 @@ class _ReopenedPdf:
     def __len__(self) -> int:
         return len(self._document())
 
+    def raw(self) -> pdfium_c.FPDF_DOCUMENT:
+        """The open document's pdfium handle, for calls pypdfium2 does not wrap."""
+        return self._document().raw
+
     def page(self, number: int) -> pdfium.PdfPage:
         """Page `number` (1-based); the caller closes it before asking for another."""
         if self._pages_read >= _PAGES_PER_OPEN:
@@ -168,7 +174,8 @@ def _open_pdf(path: Path, cfg: ImagingConfig) -> SourceDocument:
         n_pages = len(pdf)
         if n_pages == 0:
             raise UnreadableInput("the PDF has no pages")
-        pages = [_classify_pdf_page(pdf, i + 1, cfg) for i in range(n_pages)]
+        copyable = _text_copy_allowed(pdf)
+        pages = [_classify_pdf_page(pdf, i + 1, cfg, copyable) for i in range(n_pages)]
     except pdfium.PdfiumError as exc:
         pdf.close()
         raise UnreadableInput(f"the PDF is damaged ({exc})") from exc
@@ -178,7 +185,13 @@ def _open_pdf(path: Path, cfg: ImagingConfig) -> SourceDocument:
     return SourceDocument(path=path, n_pages=n_pages, pages=pages, cfg=cfg, _pdf=pdf)
 
 
-def _classify_pdf_page(pdf: _ReopenedPdf, number: int, cfg: ImagingConfig) -> PageInfo:
+def _text_copy_allowed(pdf: _ReopenedPdf) -> bool:
+    """Does the PDF let its text be copied? Permission bit 5 of an encrypted PDF, which camelot's
+    parser enforces ("text extraction is not allowed"); an unencrypted PDF has every bit set."""
+    return bool(pdfium_c.FPDF_GetDocPermissions(pdf.raw()) & 0x10)
+
+
+def _classify_pdf_page(pdf: _ReopenedPdf, number: int, cfg: ImagingConfig, copyable: bool = True) -> PageInfo:
     """Measure the page's objects and text (a few ms) and decide its kind."""
     page = pdf.page(number)
     try:
@@ -212,6 +225,8 @@ def _classify_pdf_page(pdf: _ReopenedPdf, number: int, cfg: ImagingConfig) -> Pa
             and page.get_rotation() == 0
         )
         kind, reason = _page_kind(text, chars, hidden_share, image_share, cfg)
+        if kind == "text" and not copyable:
+            kind, reason = "scan", f"{reason}, which the PDF forbids copying (owner password): read from its image"
         return PageInfo(
             page=number,
             kind=kind,

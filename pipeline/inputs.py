@@ -1,12 +1,18 @@
 """The inputs of a batch: which files, what content, and what we could not take. Read-only, always.
 
-Discovery walks folders, following links to folders but never twice into the same real folder, so a
-link back to an ancestor cannot loop; what it cannot take is reported with a reason, not raised.
+Discovery walks folders, following links to folders but never back into a real folder it is already
+inside, so a link back to an ancestor cannot loop, and never into the output folder, whatever link
+leads there ("results next to the scans": its page images would come back as documents, one more
+copy per run). Real paths are compared for every folder walked and every file taken; what discovery
+cannot take is reported with a reason, not raised.
+
 Each file is then named by its content: a sha256 over one read-only, non-blocking descriptor (a FIFO
 named `x.pdf` cannot hang the batch), with the file's stat checked before and after so that a file
-being written is caught. A file whose stat fields are unchanged since the last run, and which had
-been stable for a while when it was hashed then, keeps its hash (git's index does the same), so a
-nightly run does not re-read every input.
+being written is caught. A file over the size limit is refused before a byte of it is read (a 100 GB
+sparse file named `.pdf` took minutes to hash, then was not a PDF). A file whose stat fields are
+unchanged since the last run, and which had been stable for a while when it was hashed then, keeps
+its hash (git's index does the same), so a nightly run does not re-read every input. The worker gets
+the hash with its task and does not read the file a second time to make it.
 """
 
 from __future__ import annotations
@@ -48,10 +54,14 @@ def path_key(path: Path) -> bytes:
 
 @dataclass(frozen=True)
 class NotTaken:
-    """Something under an input folder that is not a document, and why (shown in the run summary)."""
+    """Something under an input folder that is not a document, and why (shown in the run summary).
+
+    `link` marks a link that was not followed (a loop, or a way into the output folder): the
+    operator is warned, since the folder tree is probably not what they meant it to be."""
 
     path: Path
     reason: str
+    link: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,9 @@ def check_layout(inputs: Iterable[Path], out_dir: Path) -> None:
             raise UsageError(f"the input {display_path(path)} is inside the output folder {display_path(out_dir)}")
 
 
-def discover(paths: Iterable[Path], suffixes: frozenset[str]) -> Discovery:
-    """Files named on the command line (whatever their suffix) and, under folders, files with `suffixes`.
+def discover(paths: Iterable[Path], suffixes: frozenset[str], out_dir: Path) -> Discovery:
+    """Files named on the command line (whatever their suffix) and, under folders, files with `suffixes`,
+    none of them inside `out_dir` (`check_layout` has refused that for the paths named).
 
     Folder contents come in sorted order, so which of two identical files counts as the original is
     the same on every run.
@@ -96,14 +107,19 @@ def discover(paths: Iterable[Path], suffixes: frozenset[str]) -> Discovery:
 
     for path in paths:
         if os.path.isdir(path):
-            _walk(path, suffixes, add, not_taken, {os.path.realpath(path)})
+            _walk(path, suffixes, add, not_taken, {os.path.realpath(path)}, os.path.realpath(out_dir))
         else:
             add(path)
     return Discovery(files, not_taken)
 
 
 def _walk(
-    folder: Path, suffixes: frozenset[str], add: Callable[[Path], None], not_taken: list[NotTaken], ancestors: set[str]
+    folder: Path,
+    suffixes: frozenset[str],
+    add: Callable[[Path], None],
+    not_taken: list[NotTaken],
+    ancestors: set[str],
+    out_real: str,
 ) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
@@ -119,11 +135,21 @@ def _walk(
         if is_dir:
             real = os.path.realpath(path)
             if real in ancestors:
-                not_taken.append(NotTaken(path, f"link loop: leads back to {display_path(real)}, not followed"))
-                continue
-            _walk(path, suffixes, add, not_taken, ancestors | {real})
+                not_taken.append(NotTaken(path, f"link loop: leads back to {display_path(real)}, not followed", True))
+            elif _within(real, out_real):
+                not_taken.append(NotTaken(path, "leads into the output folder, not followed", True))
+            else:
+                _walk(path, suffixes, add, not_taken, ancestors | {real}, out_real)
         elif os.path.splitext(entry.name)[1].lower() in suffixes:
-            add(path)
+            if entry.is_symlink() and _within(os.path.realpath(path), out_real):
+                not_taken.append(NotTaken(path, "a link to a file in the output folder, not taken", True))
+            else:
+                add(path)
+
+
+def _within(real: str, folder_real: str) -> bool:
+    """Is the real path `real` the folder `folder_real` or inside it?"""
+    return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
 
 
 @dataclass(frozen=True)
@@ -146,12 +172,17 @@ class InputChanged(Exception):
     """The file changed while it was being hashed (being copied or written right now)."""
 
 
+class InputTooBig(Exception):
+    """The file is over the size limit (`--max-file-size`): it was not read."""
+
+
 def signature_of(st: os.stat_result) -> Signature:
     return Signature(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Identity:
-    """Content hash of `path`, reusing `cached` when the file provably has not changed since."""
+def identify(path: Path, cached: SourceRow | None, force: bool = False, max_size: int = 0) -> Identity:
+    """Content hash of `path`, reusing `cached` when the file provably has not changed since.
+    A file over `max_size` bytes (0: no limit) raises `InputTooBig` without being read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -160,6 +191,9 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Ident
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
             raise InputUnreadable(f"not a regular file ({_kind(before.st_mode)})")
+        if max_size and before.st_size > max_size:
+            raise InputTooBig(f"the file is {_size(before.st_size)}, over the size limit of {_size(max_size)} "
+                              "(--max-file-size); it was not read")
         sig = signature_of(before)
         if (
             not force
@@ -183,6 +217,14 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False) -> Ident
         return Identity(digest.hexdigest(), sig, time.time_ns())
     finally:
         os.close(fd)
+
+
+def _size(n: int) -> str:
+    """Bytes in words: 512 KB, 1.5 MB, 100 GB."""
+    for unit, scale in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
 
 
 def _open_error(path: Path, exc: OSError) -> str:

@@ -93,6 +93,13 @@ class Progress:
             self._bar = tqdm(total=total, unit="doc", desc="perfscan", file=sys.stderr, dynamic_ncols=True,
                              smoothing=0.1)
 
+    def add(self, more: int) -> None:
+        """More documents to do than `start` was told (done again after all)."""
+        self.total += more
+        if self._bar is not None and more:
+            self._bar.total = self.total
+            self._bar.refresh()
+
     def advance(self, pages: int) -> None:
         self.docs += 1
         self.pages += pages

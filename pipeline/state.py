@@ -26,15 +26,21 @@ from typing import Literal
 
 from . import __version__
 from .config import Config
+from .errors import UsageError
 
 STATE_FILE = "state.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: documents.timeouts
 
 # Why a document failed. `input` is the file's own fault (unreadable, encrypted, not a form): the same
 # content fails the same way, so it is final for that content and settings. The others depend on the
-# machine or the code (limits, crashes, a file being written) and are tried again on the next run.
-FailureKind = Literal["input", "unreadable", "changed", "timeout", "memory", "crash", "internal", "cancelled"]
+# machine or the code (limits, crashes, a file being written) and are tried again on the next run,
+# except a document that ran out of time `FINAL_TIMEOUTS` runs in a row: one that is always too slow
+# would otherwise spend its whole time limit every night.
+FailureKind = Literal[
+    "input", "unreadable", "changed", "too_large", "timeout", "memory", "crash", "internal", "cancelled"
+]
 FINAL_FAILURES: frozenset[str] = frozenset({"input"})
+FINAL_TIMEOUTS = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,7 +57,8 @@ CREATE TABLE IF NOT EXISTS documents (
     started_at REAL,
     seconds REAL,
     worker_peak_rss INTEGER,
-    run_id INTEGER
+    run_id INTEGER,
+    timeouts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sources (
     path BLOB PRIMARY KEY,
@@ -89,6 +96,10 @@ def config_hash(cfg: Config, forms: bytes = b"") -> str:
     return digest.hexdigest()[:16]
 
 
+class StateDamaged(Exception):
+    """`state.sqlite` is not a database, or a damaged one: what SQLite says is the message."""
+
+
 @dataclass(frozen=True)
 class Signature:
     """A file's stat fields that change whenever its bytes can have changed (git's index uses the same)."""
@@ -122,12 +133,19 @@ class DocumentRow:
     started_at: float | None = None
     seconds: float | None = None
     worker_peak_rss: int | None = None
+    timeouts: int = 0  # runs in a row, with this content and these settings, that it ran out of time
 
     def is_done(self, engine: str, settings: str) -> bool:
-        """Done for these settings: finished (or failed for a reason the file itself carries)."""
+        """Done for these settings: finished (or failed for a reason the file itself carries, or
+        out of time too often)."""
         if self.engine != engine or self.config_hash != settings:
             return False
-        return self.status in ("ok", "needs_review") or (self.status == "failed" and self.failure in FINAL_FAILURES)
+        return self.status in ("ok", "needs_review") or (self.status == "failed" and (
+            self.failure in FINAL_FAILURES or self.too_slow))
+
+    @property
+    def too_slow(self) -> bool:
+        return self.failure == "timeout" and self.timeouts >= FINAL_TIMEOUTS
 
 
 class StateStore:
@@ -136,11 +154,24 @@ class StateStore:
     def __init__(self, path: Path):
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL survives a killed process (what we guard against); only a power cut may drop
-        # the last commits, which then costs a redo, never a wrong "done".
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._create()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a killed process (what we guard against); only a power cut may
+            # drop the last commits, which then costs a redo, never a wrong "done".
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            # A damaged file is found here, not in the middle of a run.
+            problems = [text for (text,) in self._db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise StateDamaged("; ".join(problems[:3]))
+            self._create()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+                raise StateDamaged(str(exc)) from exc
+            raise  # a full disk, a read-only folder: not the file's fault
+        except BaseException:
+            self._db.close()
+            raise
         self.run_id = 0
 
     def _create(self) -> None:
@@ -149,10 +180,15 @@ class StateStore:
                 if statement.strip():
                     self._db.execute(statement)
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
+            if row is not None and row[0] == "1":  # before documents.timeouts
+                self._db.execute("ALTER TABLE documents ADD COLUMN timeouts INTEGER NOT NULL DEFAULT 0")
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+            elif row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"state schema {row[0]} is not {SCHEMA_VERSION}")
+                # Not damage: another perfscan's state, which must not be set aside as if it were.
+                raise UsageError(f"{self.path} was written by another version of perfscan (state schema {row[0]}, "
+                                 f"this one reads {SCHEMA_VERSION}); use another --out")
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -190,7 +226,7 @@ class StateStore:
     def document(self, sha256: str) -> DocumentRow | None:
         row = self._db.execute(
             "SELECT sha256, doc_id, source_path, status, failure, message, engine, config_hash, pages,"
-            " started_at, seconds, worker_peak_rss FROM documents WHERE sha256 = ?",
+            " started_at, seconds, worker_peak_rss, timeouts FROM documents WHERE sha256 = ?",
             (sha256,),
         ).fetchone()
         return DocumentRow(*row) if row else None
@@ -203,6 +239,14 @@ class StateStore:
         if row is None:
             return None
         return SourceRow(row[0], row[1], Signature(*row[2:7]), row[7])
+
+    def failed(self) -> list[DocumentRow]:
+        rows = self._db.execute("SELECT sha256 FROM documents WHERE status = 'failed'").fetchall()
+        return [doc for (sha,) in rows if (doc := self.document(sha)) is not None]
+
+    def paths_of(self, sha256: str) -> list[bytes]:
+        """The source paths last seen holding this content."""
+        return [path for (path,) in self._db.execute("SELECT path FROM sources WHERE sha256 = ?", (sha256,))]
 
     def superseded(self) -> list[DocumentRow]:
         rows = self._db.execute("SELECT sha256 FROM documents WHERE status = 'superseded'").fetchall()
@@ -221,9 +265,12 @@ class StateStore:
         with self._transaction():
             if doc is not None:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO documents (sha256, doc_id, source_path, status, failure, message, engine,"
+                    " config_hash, pages, started_at, seconds, worker_peak_rss, run_id, timeouts)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.sha256, doc.doc_id, doc.source_path, doc.status, doc.failure, doc.message, doc.engine,
-                     doc.config_hash, doc.pages, doc.started_at, doc.seconds, doc.worker_peak_rss, self.run_id),
+                     doc.config_hash, doc.pages, doc.started_at, doc.seconds, doc.worker_peak_rss, self.run_id,
+                     doc.timeouts),
                 )
             for src in sources:
                 old = self._db.execute("SELECT sha256 FROM sources WHERE path = ?", (src.path,)).fetchone()
@@ -252,6 +299,11 @@ class StateStore:
         finished by the next run's purge."""
         with self._transaction():
             self._db.execute("UPDATE documents SET status = 'superseded' WHERE sha256 = ?", (sha256,))
+
+    def undo(self, doc_id: str) -> None:
+        """The document's record is gone (found damaged and set aside): it is no longer done."""
+        with self._transaction():
+            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
     def forget(self, sha256: str) -> None:
         """Drop a superseded document's row once its files are gone."""

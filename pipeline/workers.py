@@ -11,7 +11,10 @@ every queued document. Why not `multiprocessing.Process`: Dask runs tasks in dae
 which may not start multiprocessing children; a plain subprocess works under both executors.
 
 The pool kills a worker (its whole process group, so a helper program it started goes too) when
-its document outlives `timeout` or its resident memory passes the ceiling. The ceiling is a
+its document outlives its time or its resident memory passes the ceiling. A document's time is
+`timeout`, or `page_timeout` per page when that is longer: a process function that takes a
+`page_count` callable says how many pages its document has as soon as it knows, so a 650-page
+scan is not held to the time of a 2-page form. The ceiling is a
 watchdog on RSS rather than RLIMIT_AS: onnxruntime, OpenCV and glibc's per-thread arenas reserve
 far more address space than they touch, so an address-space limit fails healthy documents. A
 worker is replaced after `max_docs` documents, or sooner when its memory at rest passes half the
@@ -95,6 +98,14 @@ class Limits:
     max_docs: int
     start_timeout: float
     threads: int
+    page_timeout: float = 0.0
+
+    def time_for(self, pages: int) -> tuple[float, str]:
+        """Seconds a document of `pages` pages may take, and the limit in words."""
+        scaled = pages * self.page_timeout
+        if scaled > self.timeout:
+            return scaled, f"{scaled:g} s ({pages} pages × {self.page_timeout:g} s, --page-timeout)"
+        return self.timeout, f"{self.timeout:g} s (--doc-timeout)"
 
 
 # Coordinator side: (task, 1-based page, JPEG bytes) of a page image that arrived from a worker.
@@ -123,6 +134,13 @@ class _Setup:
 @dataclass(frozen=True)
 class _Begun:
     """The worker has warmed up and starts the document: its time limit runs from here."""
+
+
+@dataclass(frozen=True)
+class _PageCount:
+    """The document has this many pages: its time limit may grow (see `Limits.time_for`)."""
+
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -219,7 +237,9 @@ class _Worker:
         self.peak_rss = max(self.peak_rss, total)
         return total
 
-    def receive(self, deadline: float, cancelled: Callable[[], bool], what: str = "document") -> object:
+    def receive(
+        self, deadline: float, cancelled: Callable[[], bool], what: str = "document", limit: str = ""
+    ) -> object:
         """The next message, watching the clock, the memory ceiling and cancellation meanwhile.
 
         A page image is only handed over after the limits are checked, so a worker that streams
@@ -232,7 +252,7 @@ class _Worker:
             message = self._take_message()
             if message is not None and not isinstance(message, _PageImage):
                 return message
-            self._enforce(deadline, cancelled, what)
+            self._enforce(deadline, cancelled, what, limit)
             if message is not None:
                 return message
             ready, _, _ = select.select([fd], [], [], min(_POLL, max(0.0, deadline - time.monotonic())))
@@ -242,17 +262,18 @@ class _Worker:
                     raise self._died()
                 self._buffer += chunk
 
-    def _enforce(self, deadline: float, cancelled: Callable[[], bool], what: str) -> None:
-        """Kill the worker and raise `_Stopped` if it is past its deadline or ceiling, or cancelled."""
+    def _enforce(self, deadline: float, cancelled: Callable[[], bool], what: str, limit: str) -> None:
+        """Kill the worker and raise `_Stopped` if it is past its deadline or ceiling, or cancelled.
+        `limit` is the document's time limit in words."""
         if time.monotonic() >= deadline:
-            limit = self.limits.start_timeout if what in ("start", "warm-up") else self.limits.timeout
+            start = self.limits.start_timeout
             self.kill()
             if what == "start":
-                raise _Stopped("crash", f"the worker process did not start within {limit:g} s")
+                raise _Stopped("crash", f"the worker process did not start within {start:g} s")
             if what == "warm-up":
-                raise _Stopped("timeout", f"its worker did not get ready (loading models) within {limit:g} s; "
+                raise _Stopped("timeout", f"its worker did not get ready (loading models) within {start:g} s; "
                                           "it was stopped")
-            raise _Stopped("timeout", f"took longer than {limit:g} s (--doc-timeout); its worker was stopped")
+            raise _Stopped("timeout", f"took longer than {limit}; its worker was stopped")
         if cancelled():
             self.kill()
             raise _Stopped("cancelled", "the batch was interrupted before this document finished")
@@ -359,10 +380,16 @@ class WorkerPool:
             worker.send(task)
             # A worker may first warm up (load models) under the start-up limit; the document's own
             # clock starts when it says `_Begun`.
-            deadline, what = time.monotonic() + self.limits.start_timeout, "warm-up"
-            while not isinstance(reply := worker.receive(deadline, self._closing.is_set, what), _Reply):
+            deadline, what, limit = time.monotonic() + self.limits.start_timeout, "warm-up", ""
+            begun = 0.0
+            while not isinstance(reply := worker.receive(deadline, self._closing.is_set, what, limit), _Reply):
                 if isinstance(reply, _Begun):
-                    deadline, what = time.monotonic() + self.limits.timeout, "document"
+                    begun, what = time.monotonic(), "document"
+                    seconds, limit = self.limits.time_for(0)
+                    deadline = begun + seconds
+                elif isinstance(reply, _PageCount):
+                    seconds, limit = self.limits.time_for(reply.pages)
+                    deadline = begun + seconds
                 elif isinstance(reply, _PageImage):
                     pages(task, reply.page, reply.jpeg)
                 else:
@@ -485,10 +512,10 @@ def resolve(reference: str) -> Callable[..., ProcessedDocument]:
     return getattr(importlib.import_module(module), name)
 
 
-def _takes_page_images(function: Callable[..., object]) -> bool:
-    """Does the process function hand page images out through a `page_images` keyword?"""
+def _takes(function: Callable[..., object], keyword: str) -> bool:
+    """Does the process function take `keyword` (`page_images`, `page_count`, `sha256`)?"""
     try:
-        return "page_images" in inspect.signature(function).parameters
+        return keyword in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
 
@@ -514,7 +541,8 @@ def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], No
     reason = ""
     try:
         function = resolve(task.process)
-        if _takes_page_images(function):
+        keywords: dict[str, object] = {}
+        if _takes(function, "page_images"):
             sent = 0
 
             def send_page(page: int, jpeg: bytes) -> None:
@@ -524,9 +552,12 @@ def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], No
                 if sent % _TRIM_EVERY_PAGES == 0:
                     release_free_memory()
 
-            result = function(task.path, task.cfg, page_images=send_page)
-        else:
-            result = function(task.path, task.cfg)
+            keywords["page_images"] = send_page
+        if _takes(function, "page_count"):
+            keywords["page_count"] = lambda pages: _write(channel, _PageCount(pages))
+        if _takes(function, "sha256"):
+            keywords["sha256"] = task.sha256  # hashed by the coordinator; size and mtime are checked below
+        result = function(task.path, task.cfg, **keywords)
         if result.document.status == "failed":
             failure, reason = "input", result.document.message
     except DocumentError as exc:
@@ -543,7 +574,8 @@ def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], No
 
 
 def _changed_since_hashed(task: Task, result: ProcessedDocument | None) -> str:
-    """The coordinator hashed one version of the file; say so if the worker may have read another."""
+    """The coordinator hashed one version of the file; say so if the worker may have read another
+    (by size and mtime: the worker does not hash the file again)."""
     try:
         st = os.stat(task.path)
     except OSError as exc:

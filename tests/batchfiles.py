@@ -278,6 +278,32 @@ def photo_of_table(source: Path) -> bytes:
     return jpeg.tobytes()
 
 
+def scan_pages(source: Path) -> list:
+    """The page images of a scanned fixture (one embedded image a page), as PIL images with the
+    very pixels perfscan takes out of the PDF, so a lossless copy of them reads exactly the same."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pdf = pdfium.PdfDocument(source)
+    try:
+        images = []
+        for page in pdf:
+            (image,) = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
+            images.append(image.get_bitmap(render=False).to_pil().convert("RGB"))
+        return images
+    finally:
+        pdf.close()
+
+
+def image_bytes(image, fmt: str, **options: object) -> bytes:
+    """`image` saved as `fmt` (PIL), with `options` (dpi, save_all, append_images, ...)."""
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
 def bomb_png() -> bytes:
     """A 40000 × 40000 PNG (1.6 Gpx) that is only a few hundred KB on disk."""
     import struct
@@ -366,15 +392,19 @@ def page_jpeg(page: int) -> bytes:
     return buf.getvalue()
 
 
-def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None]) -> ProcessedDocument:
-    """import-text as if the file were a 3-page scan: each page's image goes out through
-    `page_images` as it is made, and the record names them. After its pages, a file named `die-`
-    kills its own worker and `hang-` hangs; `endless-` sends pages without end (a quarter
-    second apart), `hog-` does too, faster, eating 64 MB a page; `slow-` takes a second a page."""
+def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None],
+          page_count: Callable[[int], None] | None = None) -> ProcessedDocument:
+    """import-text as if the file were a 3-page scan: it says it has 3 pages (`page_count`), each
+    page's image goes out through `page_images` as it is made, and the record names them. After
+    its pages, a file named `die-` kills its own worker and `hang-` hangs; `endless-` sends pages
+    without end (a quarter second apart), `hog-` does too, faster, eating 64 MB a page; `slow-`
+    takes a second a page."""
     name = path.name
     endless = name.startswith(("endless-", "hog-"))
     pause = {"slow-": 1.0, "endless-": 0.25, "hog-": 0.1}.get(name[: name.find("-") + 1], 0.0)
     hoard: list[bytes] = []
+    if page_count is not None and not endless:
+        page_count(PAGES)
     page = 0
     while page < PAGES or endless:
         page += 1
@@ -390,3 +420,56 @@ def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None]) ->
     doc = result.document
     names = {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in range(1, PAGES + 1)}
     return ProcessedDocument(doc.model_copy(update={"page_images": names}))
+
+
+def private_mount_prefix(scratch: Path) -> tuple[str, ...] | None:
+    """A command prefix under which a test may mount (a small tmpfs that fills up, a read-only bind)
+    in a private mount namespace that vanishes with the command, leaving the machine's mounts alone;
+    None where neither root nor a user namespace allows it. `scratch` is an empty folder to probe on."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    for prefix in ((unshare, "--mount", "--propagation", "private"),
+                   (unshare, "--user", "--map-root-user", "--mount", "--propagation", "private")):
+        probe = subprocess.run([*prefix, "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(scratch)],
+                               capture_output=True)
+        if probe.returncode == 0:
+            return prefix
+    return None
+
+
+def copy_protected(name: str) -> bytes:
+    """A born-digital fixture drawn again into a PDF with an owner password that forbids copying its
+    text (no user password: it opens in any viewer). Same pages, same text layer, RC4 128."""
+    import io
+
+    import numpy as np
+    from reportlab.lib import pdfencrypt
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    from fixtures.catalogue import FIXTURES
+    from fixtures.fonts import register_fonts
+    from fixtures.layout import lay_out
+    from fixtures.render import draw_form_pages
+
+    (fx,) = [f for f in FIXTURES if f.name == name]
+    layout = lay_out(fx.doc, fx.style)
+    register_fonts()
+    buf = io.BytesIO()
+    no_copy = pdfencrypt.StandardEncryption("", "owner", canPrint=1, canCopy=0, canModify=0, strength=128)
+    canvas = Canvas(buf, pagesize=A4, invariant=1, pageCompression=1, encrypt=no_copy)
+    draw_form_pages(canvas, layout, fx.style, "solid", np.random.default_rng(0))
+    canvas.save()
+    return buf.getvalue()
+
+
+def offline_prefix() -> tuple[str, ...] | None:
+    """A command prefix that runs the command without a network (`unshare --net`: a namespace with only
+    a loopback that is down), or None where that needs privileges this process lacks."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    prefix = (unshare, "--net", "--")
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    return prefix if probe.returncode == 0 else None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main, memory_mb
+from pipeline.cli import main, size_mb
 from tests.batchfiles import REPO, fixture, read_csv, text_form, write_text_forms
 
 NEW_OPTIONS = ("--workers", "--doc-timeout", "--memory-limit", "--executor", "--scheduler", "--json-log", "--force",
@@ -32,7 +32,7 @@ def test_help_lists_every_option(command, capsys):
 @pytest.mark.parametrize("text, mb", [("2G", 2048), ("1536M", 1536), ("2GiB", 2048), ("512", 512), ("0", 0),
                                       ("1.5g", 1536), ("4096 MB", 4096)])
 def test_memory_limit_sizes(text, mb):
-    assert memory_mb(text) == mb
+    assert size_mb(text) == mb
 
 
 @pytest.mark.parametrize("args", [
@@ -47,7 +47,8 @@ def test_bad_options_exit_1(tmp_path, args):
 
 def test_a_document_over_its_time_limit_fails_and_the_exit_code_says_so(tmp_path):
     out = tmp_path / "out"
-    assert main(["run", str(fixture("u000_digital")), "--out", str(out), "--doc-timeout", "0.01"]) == 2
+    assert main(["run", str(fixture("u000_digital")), "--out", str(out), "--doc-timeout", "0.01",
+                 "--page-timeout", "0.001"]) == 2
     (doc,) = read_csv(out / "documents.csv")
     assert doc["status"] == "failed"
     assert doc["message"] == ("u000_digital.pdf: took longer than 0.01 s (--doc-timeout); its worker was stopped")

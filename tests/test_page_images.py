@@ -55,7 +55,9 @@ def test_pages_land_under_their_records_names_and_failed_documents_leave_none(tm
         (inputs / name).write_text(text_form(f"坏单位{i}"), encoding="utf-8")
     out = tmp_path / "out"
     start = time.monotonic()
-    summary = run_batch([inputs], out, config(workers=2, doc_timeout=3, memory_limit_mb=400), PAGED)
+    # `paged` says it has 3 pages: at 0.5 s a page they get no more than the 3 s of --doc-timeout.
+    cfg = config(workers=2, doc_timeout=3, page_timeout=0.5, memory_limit_mb=400)
+    summary = run_batch([inputs], out, cfg, PAGED)
     assert time.monotonic() - start < 60
     docs = statuses(out)
     assert docs["good-000.txt"][0] == docs["good-001.txt"][0] == "ok"

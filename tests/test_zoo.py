@@ -1,5 +1,8 @@
 """The bad-input zoo through the real command line: every bad file fails alone with its reason,
-every good one comes out exactly as it does on its own, and nothing stops the batch.
+every good one comes out exactly as it does on its own, and nothing stops the batch. The run has no
+network where `unshare --net` is allowed (perfscan never downloads anything), and the zoo holds a
+link to the output folder ("results next to the scans"), which must not bring the run's own page
+images back in as documents on the next night.
 
 Unreadable files: tests run as root in CI, and root reads a chmod 000 file. The run is started
 under `setpriv --bounding-set -dac_override,-dac_read_search`, which keeps uid 0 but drops the two
@@ -15,8 +18,11 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from pipeline.inputs import display_path
 from tests.batchfiles import (
     BORN_DIGITAL,
     blank_scan_pdf,
@@ -26,14 +32,17 @@ from tests.batchfiles import (
     drop_file_access_prefix,
     encrypted_pdf,
     fixture,
+    image_bytes,
     input_snapshot,
     javascript_pdf,
+    offline_prefix,
     page_pdf,
     photo_of_table,
     read_csv,
     record_count,
     rotated,
     run_cli,
+    scan_pages,
     text_page_pdf,
     variant,
     with_javascript,
@@ -73,6 +82,9 @@ MUST_BE_CORRECT: dict[str, str] = {
     "new\nline.pdf": "p001_digital",
     "-rf --force.pdf": "u000_digital",
     "$(touch PWNED); `touch PWNED2` | x.pdf": "p001_digital",
+    "<svg onload=alert(1)>.pdf": "u000_digital",
+    "..\\..\\..\\windows\\system32\\evil.pdf": "p001_digital",  # a path climb, as a Windows share spells it
+    "report\u202efdp.exe.pdf": "u000_digital",  # U+202E (right-to-left override): a viewer shows the rest reversed
     "javascript_openaction_form.pdf": "p001_digital",
     "corrupt_xref_rebuilt.pdf": "u000_digital",
 }
@@ -83,6 +95,10 @@ STATUS_WITH_REASON: dict[str, str] = {
     "rotated_270.pdf": "u000_digital",
     "photo_of_table.jpg": "u000_digital",
 }
+# Image files of u000_scan's pages: a lossless multi-page TIFF of the very pixels in the PDF reads
+# exactly as the PDF does; page 1 as 16-bit grey and as CMYK must be read as that form's first page.
+SCAN_IMAGES_LIKE_THE_PDF = {"scan_pages_lzw.tif": "u000_scan"}
+SCAN_IMAGE_FIRST_PAGES = ("scan_16bit_grey.png", "scan_cmyk.jpg")
 INVALID_UTF8 = b"latin1_caf\xe9.pdf"  # a good u000 variant whose name is not UTF-8
 
 
@@ -114,6 +130,12 @@ def build_zoo(root: Path, unreadable: bool) -> Path:
         "rotated_270.pdf": rotated(u, 270),
         "photo_of_table.jpg": photo_of_table(fixture("u000_digital")),
     }
+    pages = scan_pages(fixture("u000_scan"))
+    files["scan_pages_lzw.tif"] = image_bytes(pages[0], "TIFF", save_all=True, append_images=pages[1:],
+                                              dpi=(200, 200), compression="tiff_lzw")
+    grey16 = Image.fromarray(np.asarray(pages[0].convert("L")).astype(np.uint16) * 257)
+    files["scan_16bit_grey.png"] = image_bytes(grey16, "PNG", dpi=(200, 200))
+    files["scan_cmyk.jpg"] = image_bytes(pages[0].convert("CMYK"), "JPEG", quality=95, dpi=(200, 200))
     for name, data in files.items():
         (zoo / name).write_bytes(data)
     for i, (name, base) in enumerate(MUST_BE_CORRECT.items()):
@@ -124,6 +146,7 @@ def build_zoo(root: Path, unreadable: bool) -> Path:
     (zoo / "zz copy of spaces.pdf").write_bytes((zoo / "with spaces in name.pdf").read_bytes())
     (zoo / "sub").mkdir()
     os.symlink("..", zoo / "sub" / "loop_to_parent")  # a folder link back to an ancestor
+    os.symlink(root / "out", zoo / "results")  # the output folder, from inside the inputs
     os.symlink("self_loop.pdf", zoo / "self_loop.pdf")
     os.symlink("does_not_exist.pdf", zoo / "broken_link.pdf")
     os.mkfifo(zoo / "named_pipe.pdf")
@@ -165,10 +188,14 @@ def test_zoo(tmp_path):
     if prefix is None:
         del expected_failures["locked_chmod_000.pdf"]
         print("unreadable-file case left out: running as root without setpriv")
+    offline = offline_prefix()
+    if offline is None:
+        print("run with the network: unshare --net is not allowed here")
+    prefix = (*(offline or ()), *(prefix or ()))
     before = input_snapshot([p for p in zoo.rglob("*") if p.name != "growing.pdf"])
 
     reference = tmp_path / "reference"
-    done = run_cli("run", *(fixture(n) for n in BORN_DIGITAL), "--out", reference, "--workers", "2")
+    done = run_cli("run", *(fixture(n) for n in (*BORN_DIGITAL, "u000_scan")), "--out", reference, "--workers", "2")
     assert done.returncode == 0, done.stderr.decode()
     ref_ids = {Path(r["source_path"]).stem: r["doc_id"] for r in read_csv(reference / "documents.csv")}
 
@@ -176,7 +203,7 @@ def test_zoo(tmp_path):
     grower = Grower(zoo / "growing.pdf")
     grower.start()
     try:
-        done = run_cli("run", zoo, "--out", out, "--workers", "2", "--json-log", prefix=prefix or ())
+        done = run_cli("run", zoo, "--out", out, "--workers", "2", "--json-log", prefix=prefix)
     finally:
         grower.stop.set()
         grower.join()
@@ -192,11 +219,14 @@ def test_zoo(tmp_path):
         assert row["message"].startswith(name + ": "), row["message"]
         assert words is None or words in row["message"], (name, row["message"])
 
-    good = {**MUST_BE_CORRECT, "latin1_caf\\xe9.pdf": "u000_digital"}
+    good = {**MUST_BE_CORRECT, **SCAN_IMAGES_LIKE_THE_PDF, "latin1_caf\\xe9.pdf": "u000_digital"}
     for name, base in good.items():
-        row = docs[name.replace("\n", "\\n")]  # shown escaped: one line per path in logs and CSVs
+        row = docs[display_path(name)]  # shown escaped (\n, \u202e): one line per path in logs and CSVs
         assert row["status"] in ("ok", "needs_review"), (name, row)
         assert rows_without_ids(out, row["doc_id"]) == rows_without_ids(reference, ref_ids[base]), name
+    for name in SCAN_IMAGE_FIRST_PAGES:
+        row = docs[name]
+        assert (row["status"], row["form_type"], row["pages"]) == ("needs_review", "unit_overall", "1"), row
     for name, base in STATUS_WITH_REASON.items():
         row = docs[name]
         if row["status"] == "ok":
@@ -207,24 +237,27 @@ def test_zoo(tmp_path):
     duplicates = [e for e in events if e["event"] == "document" and e.get("action") == "duplicate"]
     assert [(Path(e["path"]).name, Path(e["duplicate_of"]).name) for e in duplicates] == [
         ("zz copy of spaces.pdf", "with spaces in name.pdf")]
-    loops = [e for e in events if e["event"] == "not_a_document"]
-    assert len(loops) == 1 and "link loop" in loops[0]["reason"]
+    links = {Path(e["path"]).name: e for e in events if e["event"] == "link_skipped"}
+    assert {name: e["level"] for name, e in links.items()} == {"loop_to_parent": "warning", "results": "warning"}
+    assert "link loop" in links["loop_to_parent"]["reason"]
+    assert "output folder" in links["results"]["reason"]
 
     # One record and one documents.csv row per distinct input; nothing reached a shell.
     assert len(docs) == record_count(out)
-    assert len(docs) == len(expected_failures) + len(good) + len(STATUS_WITH_REASON)
+    assert len(docs) == len(expected_failures) + len(good) + len(SCAN_IMAGE_FIRST_PAGES) + len(STATUS_WITH_REASON)
     assert not list(tmp_path.rglob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
     assert input_snapshot([Path(p) for p in before]) == before  # no input was modified
 
     # Next night: what failed for the file's own reasons stays failed without being redone; what
     # failed because of the moment (a file being written) is tried again, and now it is complete.
-    again = run_cli("run", zoo, "--out", out, "--workers", "2", "--json-log", prefix=prefix or ())
+    again = run_cli("run", zoo, "--out", out, "--workers", "2", "--json-log", prefix=prefix)
     assert again.returncode == 2
     redone = {Path(e["path"]).name for e in map(json.loads, again.stdout.decode().splitlines())
               if e["event"] == "document" and e.get("action") == "processed"}
     not_final = {Path(e["path"]).name for e in events
                  if e["event"] == "document" and e.get("action") == "processed" and e["failure"] not in ("", "input")}
-    assert redone == not_final
+    assert redone == not_final  # and none of the run's own page images, through results/
+    assert len(read_csv(out / "documents.csv")) == len(docs)
     assert {"growing.pdf", "self_loop.pdf", "broken_link.pdf", "named_pipe.pdf"} <= not_final
     assert {r["status"] for r in read_csv(out / "documents.csv") if Path(r["source_path"]).name == "growing.pdf"} == {
         "ok"}
