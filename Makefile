@@ -8,7 +8,10 @@ OUT    ?= out
 DEBS   := poppler-utils fonts-wqy-microhei fonts-arphic-uming tesseract-ocr tesseract-ocr-chi-sim chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup debs run test bench fixtures clean
+DEVSET ?= ../shared/devset
+DEVOUT ?= /tmp/perfscan-devset
+
+.PHONY: setup debs run test bench devset fixtures clean
 
 setup: debs $(STAMP)
 
@@ -39,6 +42,13 @@ $(VENV)/.bench: $(STAMP)
 
 bench: setup $(VENV)/.bench
 	$(PY) -m tests.benchmark.run
+
+# The scan route against the independent development set (30 forms and their truth, beside the
+# repository): prints the scorer's summary line.
+devset: setup
+	rm -rf $(DEVOUT)
+	-$(VENV)/bin/perfscan run $(DEVSET)/corpus --out $(DEVOUT) --workers 2
+	python3 $(DEVSET)/score.py $(DEVOUT) | tail -1
 
 fixtures: setup
 	$(PY) fixtures/generate.py

@@ -42,12 +42,11 @@ LEXICON: tuple[str, ...] = (
     "经济成本指标", "社会成本指标", "生态环境成本指标", "数量指标", "质量指标", "时效指标",
     "经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标", "服务对象满意度指标",
     "达成指标", "达成年度指标", "部分达成年度指标并具有一定效果", "未达成年度指标且效果较差",
-    "双报到", "双报告",
 )
 
 # Look-alike pairs seen on real scans of these forms (wrong → right). Only used through the lexicon.
 CONFUSABLES: dict[str, str] = {
-    "授": "拨", "万": "项", "汉": "项", "壁": "差", "排": "报", "数": "值", "兒": "党", "儿": "党",
+    "授": "拨", "万": "项", "汉": "项", "壁": "差", "数": "值", "兒": "党", "儿": "党",
     "土": "士", "未": "末", "己": "已", "曰": "日", "目": "自",
 }
 
@@ -113,6 +112,15 @@ _SPACED_DIGITS = re.compile(r"(?<=\d)\s*([.,])\s+(?=\d)|(?<=\d)\s+([.,])(?=\d)")
 def join_spaced_digits(text: str) -> str:
     """`7. 50` → `7.50`, `275, 112, 698. 88` → `275,112,698.88` (separators are never spaced)."""
     return _SPACED_DIGITS.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+_DECIMAL_COMMA = re.compile(r"^(\d+)\s*[,，]\s*\.?\s*(\d{1,2})$")
+
+
+def decimal_comma(text: str) -> str:
+    """`7,50` / `7,.50` → `7.50`: a comma followed by one or two digits that end the number is a
+    decimal point read as a comma (a thousands comma is followed by three)."""
+    return _DECIMAL_COMMA.sub(r"\1.\2", text.strip())
 
 
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+)(?=\.\d|\b|[^\d,])")
@@ -210,6 +218,8 @@ def correct(raw: str, kind: FieldKind) -> Corrected:
     text = step("traditional_to_simplified", to_simplified, text)
     text = step("full_width", lambda t: fold_width(t, kind), text)
     text = step("spaced_digits", join_spaced_digits, text)
+    if kind == "number":
+        text = step("punctuation", decimal_comma, text)
     if kind in ("number", "measure"):
         text = step("thousands_separator", drop_thousands, text)
     before = re.sub(r"\s+", " ", text.strip())

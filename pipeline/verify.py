@@ -10,7 +10,8 @@ scoring rules run:
 - column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
   and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
   column has (`250` among `1.50`s is a lost point);
-- structure: a row of the unit form has its 一级's 权重; a row with values has a 三级 name.
+- structure: a row of the unit form has its 一级's 权重; a row with values has a 三级 name
+  (except in the 投入管理 block, which has the form's note or nothing).
 
 A row that fails is flagged (`needs_review`) with the reason in its note. This module changes no
 value: repairs that arithmetic can prove are `repair.py`'s, and what the unit did wrong is
@@ -28,6 +29,7 @@ from .records import Document, Indicator
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LEVEL2 = set(LEVEL2_TO_LEVEL1)
+_NOTE_BLOCK = "投入管理指标"  # its rows carry the form's note, or nothing, where other rows have a 三级 name
 
 
 def verify(doc: Document) -> Document:
@@ -55,7 +57,7 @@ def _row_problems(ind: Indicator, form: str, decimals: dict[str, int | None], ha
         out.append(f"二级 {ind.level2} does not belong under 一级 {ind.level1}")
     if has_weights and ind.level1_weight is None:
         out.append("权重 not read")
-    if not ind.level3 and (ind.target or ind.actual or ind.max_score is not None):
+    if not ind.level3 and ind.level1 != _NOTE_BLOCK and (ind.target or ind.actual or ind.max_score is not None):
         out.append("三级 name not read")
     for name, label in (("target", "年度指标值"), ("actual", "完成值")):
         problem = _measure_problem(getattr(ind, name))

@@ -22,6 +22,8 @@ from pipeline.correct import correct, parse_decimal, parse_measure, split_values
         ('""两新""党员', "name", "“两新”党员", "punctuation"),
         ("A (T=) 年度资 金总额", "name", "年度资金总额", "garbage"),
         ("（%）", "measure", "(%)", "full_width"),
+        ("7,50", "number", "7.50", "punctuation"),  # a decimal point read as a comma
+        ("7,.50", "number", "7.50", "punctuation"),
     ],
 )
 def test_real_damage_is_undone_and_audited(raw, kind, expected, change):

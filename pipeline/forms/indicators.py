@@ -13,14 +13,14 @@ Shared by both table forms; the columns are found by header text. What this modu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ..correct import parse_decimal, parse_measure
 from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .fields import FieldReader
-from .layout import Column, Row, label_of, map_columns
+from .layout import Column, Row, column_at, label_of, map_columns
 from .levels import LEVEL1, LEVEL2, canonical_level1, is_level2, level1_for, snap
 
 HEADER_KEYS = {
@@ -56,9 +56,51 @@ class IndicatorTable:
     totals: Totals
 
 
+ORDER = ("level1", "weight", "level2", "level3", "target", "actual", "max_score", "score", "reason")
+"""The indicator table's columns, left to right, on every form variant (权重 only on some)."""
+
+
 def is_header(row: Row) -> bool:
+    """The indicator table's header: 三级指标 and the scores, or 三级 and two more of its columns
+    (a blurred photo's header reads `雅` and `粉分` for 分值 and 得分)."""
     cols = map_columns(row, HEADER_KEYS)
-    return "level3" in cols and ("max_score" in cols or "score" in cols)
+    if "level3" not in cols:
+        return False
+    return "max_score" in cols or "score" in cols or len({"level1", "level2", "target", "actual"} & set(cols)) >= 2
+
+
+def complete_columns(header: Row, cols: dict[str, Column]) -> dict[str, Column]:
+    """The header's columns with those its text did not name filled in from the form's column order.
+
+    - One header cell named for two neighbouring columns (`年度指标值全年完成值`, the ruling between
+      them lost) is split at its middle, when the route gives boxes.
+    - Header cells named for nothing, between two named ones (or right of the last), take the
+      missing columns of that stretch in `ORDER`, when there are exactly as many of each.
+    """
+    cols = dict(cols)
+    for index in {c.index for c in cols.values()}:
+        names = sorted((n for n, c in cols.items() if c.index == index), key=ORDER.index)
+        column = cols[names[0]]
+        if len(names) == 2 and column.x0 is not None and column.x1 is not None:
+            middle = (column.x0 + column.x1) / 2
+            cols[names[0]], cols[names[1]] = replace(column, x1=middle), replace(column, x0=middle)
+    header_cells = [i for i, cell in enumerate(header.cells)
+                    if cell is not None and cell.text.strip() and (i == 0 or header.cells[i - 1] is not cell)]
+    named = {c.index: max(ORDER.index(n) for n, c2 in cols.items() if c2.index == c.index) for c in cols.values()}
+    stretch: list[int] = []
+    previous = -1
+    for i in [*header_cells, None]:
+        if i is not None and i not in named:
+            stretch.append(i)
+            continue
+        following = named[i] if i is not None else len(ORDER)
+        missing = [n for n in ORDER[previous + 1 : following] if n not in cols]
+        if stretch and len(missing) == len(stretch):
+            for index, name in zip(stretch, missing, strict=True):
+                cols[name] = column_at(header, index)
+        stretch = []
+        previous = named[i] if i is not None else previous
+    return cols
 
 
 def _numeric(row: Row, col: int) -> bool:
@@ -86,7 +128,7 @@ def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
 def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader
 ) -> IndicatorTable:
-    cols = map_columns(rows[header_index], HEADER_KEYS, HEADER_WORDS)
+    cols = complete_columns(rows[header_index], map_columns(rows[header_index], HEADER_KEYS, HEADER_WORDS))
     known = [v for k, v in cols.items() if k != "reason"]
     last = max(known, key=lambda c: c.index)
     # The reason column, and every cell right of the last known column (OCR spreads a long

@@ -127,7 +127,7 @@ def map_columns(
             continue
         for name, pattern in keys.items():
             if name not in found and re.search(pattern, text):
-                found[name] = _column(row, col)
+                found[name] = column_at(row, col)
                 used.add(col)
     if not words:
         return found
@@ -139,7 +139,7 @@ def map_columns(
         scores = sorted(((_similarity(text, words[n]), n) for n in words), reverse=True)
         (best, name), runner_up = scores[0], (scores[1][0] if len(scores) > 1 else 0.0)
         if name not in found and best >= 0.5 and best > runner_up:
-            found[name] = _column(row, col)
+            found[name] = column_at(row, col)
             used.add(col)
     return found
 
@@ -151,7 +151,8 @@ def _cells(row: Row, cols: set[int]) -> list[Cell]:
     return [c for i in cols if (c := row.cell(i)) is not None]
 
 
-def _column(row: Row, col: int) -> Column:
+def column_at(row: Row, col: int) -> Column:
+    """The header column of grid column `col` of `row` (with its x-range when the route gives boxes)."""
     cell = row.cells[col]
     if cell is not None and cell.bbox is not None and row.left is not None:
         return Column(col, cell.bbox.x0, cell.bbox.x1, row.left)
