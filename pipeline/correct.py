@@ -90,8 +90,8 @@ def to_simplified(text: str) -> str:
 
 _GARBAGE_MARKUP = re.compile(r"</?u>|</?b>|</?i>")
 # Letters and symbols that never belong in these Chinese forms: Latin-1/extended accented letters,
-# superscripts, box-drawing, replacement characters.
-_GARBAGE_CHARS = re.compile(r"[\u00c0-\u024f\u00b2\u00b3\u00b9\u2070-\u209f\u2500-\u259f\ufffd]")
+# superscripts, box-drawing, ballot boxes and tick marks (a pen mark beside a cell's text), replacement characters.
+_GARBAGE_CHARS = re.compile(r"[\u00c0-\u024f\u00b2\u00b3\u00b9\u2070-\u209f\u2500-\u259f\u2610-\u2612\u2713-\u2718\ufffd]")
 # A whole token without CJK, digits or a unit: ruling fragments `_`, `|`, `,,,`, stamp noise `A (T=)`.
 _GARBAGE_TOKEN = re.compile(r"^(?![,;:]$)[_\-|,.;:'`~^=()\[\]{}<>/\\!?*#@&$A-Za-z]+$")
 

@@ -11,7 +11,8 @@ scoring rules run:
   and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
   column has (`250` among `1.50`s is a lost point);
 - structure: a row of the unit form has its 一级's 权重; a row with values has a 三级 name
-  (except in the 投入管理 block, which has the form's note or nothing).
+  (except in the 投入管理 block, which has the form's note or nothing, and one row per 二级: a
+  二级 label running on over later rows is a lost ruling).
 
 A row that fails is flagged (`needs_review`) with the reason in its note. This module changes no
 value: repairs that arithmetic can prove are `repair.py`'s, and what the unit did wrong is
@@ -38,8 +39,11 @@ def verify(doc: Document) -> Document:
     decimals = {name: _usual_decimals([getattr(i, name) for i in doc.indicators]) for name in ("max_score", "score")}
     has_weights = form == "unit_overall"  # its 一级 column has a 权重 beside it (forms.yaml level1_groups)
     rows = []
+    seen_input: dict[str, int] = {}  # 投入管理 二级 → the first row it labels
     for ind in doc.indicators:
-        reasons = _row_problems(ind, form, decimals, has_weights)
+        if ind.level1 == _NOTE_BLOCK:
+            seen_input.setdefault(ind.level2, ind.seq)
+        reasons = _row_problems(ind, form, decimals, has_weights, seen_input)
         if reasons:
             note = "; ".join(r for r in [ind.note, *reasons] if r)
             ind = ind.model_copy(update={"needs_review": True, "note": note})
@@ -47,7 +51,9 @@ def verify(doc: Document) -> Document:
     return doc.model_copy(update={"indicators": rows})
 
 
-def _row_problems(ind: Indicator, form: str, decimals: dict[str, int | None], has_weights: bool) -> list[str]:
+def _row_problems(
+    ind: Indicator, form: str, decimals: dict[str, int | None], has_weights: bool, seen_input: dict[str, int]
+) -> list[str]:
     out: list[str] = []
     if ind.level1 not in LEVEL1:
         out.append(f"一级 “{ind.level1}” is not a 一级 label of the form" if ind.level1 else "一级 not read")
@@ -55,6 +61,8 @@ def _row_problems(ind: Indicator, form: str, decimals: dict[str, int | None], ha
         out.append(f"二级 “{ind.level2}” is not a 二级 label of the form" if ind.level2 else "二级 not read")
     elif ind.level1 in LEVEL1 and level1_for(ind.level2, form) not in (ind.level1, ""):
         out.append(f"二级 {ind.level2} does not belong under 一级 {ind.level1}")
+    if ind.level1 == _NOTE_BLOCK and ind.level2 in _LEVEL2 and seen_input.get(ind.level2, ind.seq) != ind.seq:
+        out.append(f"二级 {ind.level2} on a second row: each 投入管理 二级 is one row of the form")
     if has_weights and ind.level1_weight is None:
         out.append("权重 not read")
     if not ind.level3 and ind.level1 != _NOTE_BLOCK and (ind.target or ind.actual or ind.max_score is not None):
@@ -84,6 +92,10 @@ def _measure_problem(text: str) -> str:
     gaps = re.findall(r"\d([^\d.]+)(?=\d)", text)
     if len(_NUMBER.findall(text)) >= 2 and any(g.strip() for g in gaps):
         return f"“{text}” holds more than one value"
+    if text.count("(") + text.count("（") != text.count(")") + text.count("）"):
+        return f"“{text}” has a bracket without its pair: a glyph lost at the cell's edge?"
+    if re.match(r"^[=≥≤><]{2,}", text):
+        return f"“{text}” starts with two comparison signs"
     return ""
 
 

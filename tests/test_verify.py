@@ -88,3 +88,18 @@ def test_header_cells_ocr_garbled_take_their_columns_from_the_form_order():
     cols = complete_columns(header, map_columns(header, HEADER_KEYS, HEADER_WORDS))
     assert (cols["target"].x0, cols["target"].x1, cols["actual"].x0, cols["actual"].x1) == (400, 500, 500, 600)
     assert [cols[k].index for k in ("max_score", "score", "reason")] == [5, 6, 7]
+
+
+def test_a_bracket_lost_at_the_cells_edge_or_a_doubled_sign_is_flagged():
+    rows = [_row(1, "数量指标", "2.50", "2.50", target="≥220.00人次)", actual="230.00(人次)"),
+            _row(2, "数量指标", "2.50", "2.50", target=">≥90.00(%)", actual="95.00(%)")]
+    flags = _flags(_doc(rows))
+    assert "bracket" in flags[1] and "two comparison signs" in flags[2]
+
+
+def test_an_input_block_label_running_on_over_later_rows_is_flagged():
+    """Each 投入管理 二级 is one row; a lost ruling below 预算信息化 carried it onto 产出 rows."""
+    rows = [_row(k, l2, "1.50", "1.50", level1="投入管理指标", level3="", target="", actual="")
+            for k, l2 in enumerate(["预算透明度", "内部控制管理", "预算信息化", "预算信息化"], 1)]
+    flags = _flags(_doc(rows))
+    assert list(flags) == [4] and "second row" in flags[4]

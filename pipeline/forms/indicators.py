@@ -129,6 +129,8 @@ def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader
 ) -> IndicatorTable:
     cols = complete_columns(rows[header_index], map_columns(rows[header_index], HEADER_KEYS, HEADER_WORDS))
+    if "weight" not in cols and form_type == "unit_overall":
+        cols = _find_weight_column(rows, header_index, cols)
     known = [v for k, v in cols.items() if k != "reason"]
     last = max(known, key=lambda c: c.index)
     # The reason column, and every cell right of the last known column (OCR spreads a long
@@ -235,6 +237,32 @@ def read_indicator_table(
     indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans)
     indicators = _spread_notes(indicators)
     return IndicatorTable(indicators=indicators, totals=totals)
+
+
+def _find_weight_column(rows: list[Row], header_index: int, cols: dict[str, Column]) -> dict[str, Column]:
+    """The unit form's 权重 column when its header cell ran into a neighbour (`权二级指标`,
+    `一级指权标重`): the first grid column right of 一级's start whose cells below the header on
+    that page are weights (whole numbers up to 100). 一级 ends and 二级 starts beside it."""
+    header = rows[header_index]
+    level1 = cols.get("level1")
+    cell = header.cell(level1.index) if level1 is not None else None
+    if cell is None or header.left is None:
+        return cols
+    for index in range(level1.index + 1, level1.index + cell.colspan + 1):
+        below = [r.cell(index) for r in rows[header_index + 1 :] if r.page == header.page and r.left == header.left]
+        found = list(dict.fromkeys(c for c in below if c is not None and c.text.strip() and c.bbox is not None))
+        weights = [c for c in found if re.fullmatch(r"\d{1,3}", label_of(c.text)) and int(label_of(c.text)) <= 100]
+        if weights and len(weights) >= 0.6 * len(found):
+            break
+    else:
+        return cols
+    x0, x1 = min(c.bbox.x0 for c in weights), max(c.bbox.x1 for c in weights)
+    out = {**cols, "weight": Column(index, x0, x1, header.left)}
+    if "level1" in out and out["level1"].x1 is not None and out["level1"].x1 > x0:
+        out["level1"] = replace(out["level1"], x1=x0)
+    if "level2" in out and out["level2"].x0 is not None and out["level2"].x0 < x1:
+        out["level2"] = replace(out["level2"], x0=x1)
+    return out
 
 
 def _snapped(
