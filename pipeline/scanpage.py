@@ -78,9 +78,12 @@ def _title_band(page: PageImage, grids: list[TableGrid]) -> TableGrid | None:
     top = min((c.bbox.y0 for g in grids for c in g.cells if c.bbox), default=None)
     if top is None or top < _MIN_BAND_PX:
         return None
-    width = page.image.shape[1]
+    # As wide as the tables below it, not the page: a scan's dark edge or vignette runs down the
+    # page's sides and would join the title's lines into one tall band.
+    x0 = min(c.bbox.x0 for g in grids for c in g.cells if c.bbox)
+    x1 = max(c.bbox.x1 for g in grids for c in g.cells if c.bbox)
     return TableGrid(page=page.page, n_rows=1, n_cols=1,
-                     cells=(Cell(page=page.page, row=0, col=0, bbox=BBox(0, 0, width, max(1, top - 2))),))
+                     cells=(Cell(page=page.page, row=0, col=0, bbox=BBox(x0, 0, x1, max(1, top - 2))),))
 
 
 def _band_lines(page: PageImage, band: Cell, engine: str) -> TableGrid:

@@ -103,3 +103,16 @@ def test_an_input_block_label_running_on_over_later_rows_is_flagged():
             for k, l2 in enumerate(["预算透明度", "内部控制管理", "预算信息化", "预算信息化"], 1)]
     flags = _flags(_doc(rows))
     assert list(flags) == [4] and "second row" in flags[4]
+
+
+def test_a_header_label_and_its_value_in_one_cell_still_give_the_field():
+    """`实施单位上海市…中心` in one cell (the ruling between label and value not found)."""
+    from pipeline.forms.fields import FieldReader
+    from pipeline.forms.header import read_header
+    from pipeline.forms.layout import Row
+    from pipeline.types import Cell
+
+    row = Row(page=1, cells=(Cell(page=1, row=0, col=0, text="主管部门"), Cell(page=1, row=0, col=1, text="某区某局"),
+                             Cell(page=1, row=0, col=2, text="实施单位某区某中心")), first_on_page=False)
+    header = read_header([row], "project", FieldReader())
+    assert (header.supervising_dept, header.unit_name) == ("某区某局", "某区某中心")

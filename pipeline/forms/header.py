@@ -57,6 +57,15 @@ def read_header(rows: list[Row], form_type: FormType, reader: FieldReader) -> He
                 if text:
                     fields[name] = text
                     prov[name] = p
+        for col in range(len(row.cells)):
+            # A label and its value in one cell: the ruling between them was not found.
+            for name, pattern in HEADER_LABELS.items():
+                joined = re.match(pattern.rstrip("$") + r"[:：]?(.{4,})$", row.label(col))
+                if name in fields or not joined:
+                    continue
+                text, p = reader.text([row.cells[col]], "name", name)
+                fields[name] = correct(joined.group(1), "name").text
+                prov[name] = p
     unit = fields.get("implementing_unit", "") if form_type == "project" else fields.get("unit_name", "")
     if "implementing_unit" in prov:
         prov["unit_name"] = prov.pop("implementing_unit")

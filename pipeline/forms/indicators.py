@@ -48,6 +48,9 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
 }
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
 TOTAL = re.compile(r"^总分$|^合计$|^总计$")
+# `标总分`: the 一级 cell above ran into the 总分 label (a lost ruling). Taken as the 总分 row only
+# when the row holds no 年度指标值/完成值.
+TOTAL_RUN_INTO = re.compile(r"总分$")
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,10 @@ def read_indicator_table(
             continue
         row, shifted = _realign(row, cols)
         first_labels = [label_of(c.text) for c in row.unique_cells()[:4]]
-        if any(TOTAL.match(t) for t in first_labels if t):
+        run_into = any(TOTAL_RUN_INTO.search(t) for t in first_labels if t)
+        if any(TOTAL.match(t) for t in first_labels if t) or (
+            run_into and not cells(row, "target") and not cells(row, "actual")
+        ):
             mx, _, pmx = reader.number(cells(row, "max_score"), "total_max_score")
             sc, _, psc = reader.number(cells(row, "score"), "total_score")
             prov = {k: v for k, v in (("max_score", pmx), ("score", psc)) if v is not None}
