@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from pipeline.forms.indicators import NOTE
 from pipeline.records import Document, Indicator
 
 from .tokens import Row, Token
@@ -123,7 +124,9 @@ class RowIndex:
 def indicator_row_share(ind: Indicator, index: RowIndex) -> Share:
     raw = {name: getattr(ind, name) for name in VALUE_FIELDS}
     expected = {k: normalise(str(v)) for k, v in raw.items() if v is not None and str(v).strip()}
-    key = expected.get("level3") or normalise(ind.level2)
+    # The 投入管理 note is the 三级 of seven rows; each of them is found by its 二级, as before.
+    own_name = expected.get("level3") if not NOTE.match(ind.level3) else ""
+    key = own_name or normalise(ind.level2)
     values = index.find(key) if key else None
     if values is None:
         return Share(0, len(expected))
