@@ -173,6 +173,21 @@ def test_planted_mismatch_is_reported_and_nothing_else(digital_run):
     assert statuses[truth("r102_digital").doc_id] == "needs_review"
 
 
+def test_a_report_bound_with_its_table_is_two_documents_paired_like_two_files(digital_run):
+    """m101 binds report 101 and table u101: two records, the facts on the report alone, and the
+    pairing is live — a figure changed in the table is reported on both."""
+    report, table = (Document.model_validate_json((digital_run / "records" / f"{d.doc_id}.json").read_bytes())
+                     for d in truth_documents(FIXTURES / "truth" / "m101_digital.json"))
+    assert (report.header.form_type, table.header.form_type) == ("report", "unit_overall")
+    assert report.facts and not table.facts and table.indicators and not report.indicators
+    assert cross_check([report, table]) == {}
+    changed = table.model_copy(update={"funding": [
+        f.model_copy(update={"budget": f.budget + 100000}) if f.item == "财政拨款" else f for f in table.funding]})
+    found = cross_check([report, changed])
+    assert set(found) == {report.doc_id, table.doc_id}
+    assert {f.field for f in found[table.doc_id]} >= {"funding.财政拨款.budget"}
+
+
 @pytest.mark.slow
 def test_scanned_reports_give_their_twins_facts(tmp_path):
     """Full-page OCR of the scanned reports: every figure exact, unit and year exact, sentences as

@@ -67,10 +67,13 @@ def _start(grids: list[TableGrid]) -> _Start | None:
     an indicator table (labels alone are no evidence: an invoice has a 单位名称 too)."""
     rows = document_rows(grids)
     top = rows[:START_ROWS]
-    kind = title_of([r.joined_label() for r in top])
-    header = read_header(top, detect_form(top) if kind == "unknown" else kind, FieldReader())
+    titled = title_of([r.joined_label() for r in top])
+    kind = titled
+    if kind == "unknown" and indicator_header(rows) is not None:
+        kind = detect_form(rows)  # no title: the header row says a form, its labels which one
+    header = read_header(top, kind, FieldReader())
     names = {k: v for k, v in (("unit_name", header.unit_name), ("project_name", header.project_name),
                                ("supervising_dept", header.supervising_dept)) if v}
-    if kind == "unknown" and not (names and indicator_header(rows) is not None):
-        return None
+    if kind == "unknown" or (titled == "unknown" and not names):
+        return None  # a continuation page repeats the indicator header, not the header block
     return _Start(kind, header.year, names)
