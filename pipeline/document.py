@@ -90,7 +90,7 @@ def _document(path: Path, sha: str, index: int, form: _Form) -> Document:
         pages=form.last_page - form.first_page + 1, engine=form.engine, form_index=index,
         first_page=form.first_page, last_page=form.last_page, header=records.header,
         funding=records.funding, indicators=records.indicators, totals=records.totals, facts=records.facts,
-        corrections=records.corrections, tables=form.tables, message=form.seen,
+        corrections=records.corrections, tables=form.tables,
     )
 
 
@@ -121,12 +121,11 @@ def flag_low_confidence(doc: Document, threshold: float) -> Document:
     return doc.model_copy(update={"indicators": indicators, "funding": funding})
 
 
-def finish(doc: Document, cfg: Config) -> Document:
+def finish(doc: Document, cfg: Config, seen: str = "") -> Document:
     """Checks and status: every document, whatever its route, leaves through here. A document that
-    is not a form is `skipped`; its message (what its pages held) is kept."""
+    is not a form is `skipped`, its message saying what its pages held (`seen`)."""
     if doc.header.form_type == "unknown":
-        return doc.model_copy(update={"status": "skipped", "message": f"not a form perfscan knows: {doc.message}"})
-    doc = doc.model_copy(update={"message": ""})
+        return doc.model_copy(update={"status": "skipped", "message": f"not a form perfscan knows: {seen}"})
     forms = load_forms_config(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
     doc = verify(flag_low_confidence(doc, cfg.read.review_confidence))
     return assess(doc, forms, cfg.read.review_confidence)
@@ -145,8 +144,12 @@ def _documents(path: Path, sha: str, grids: list[TableGrid], ruled: list[TableGr
         used = {engines[p] for p in range(first, last + 1) if p in engines}
         form = _Form(build_form(group), first, last, tables, "+".join(sorted(used)) or "text",
                      _seen(group, tables, last - first + 1))
-        docs.append(finish(_document(path, sha, index, form), cfg))
+        docs.append(finish(_document(path, sha, index, form), cfg, form.seen))
     return docs
+
+
+SEEN_TABLES = 6
+SEEN_CHARS = 40
 
 
 def _seen(grids: list[TableGrid], tables: list[Table], pages: int) -> str:
@@ -161,10 +164,6 @@ def _seen(grids: list[TableGrid], tables: list[Table], pages: int) -> str:
     first = next((" ".join(c.text.split()) for g in grids for c in g.cells if c.text.strip()), "")
     parts.append(f"first text “{first[:SEEN_CHARS]}”" if first else "no text")
     return ", ".join(parts)
-
-
-SEEN_TABLES = 6
-SEEN_CHARS = 40
 
 
 def import_text(path: Path, cfg: Config, sha256: str = "") -> ProcessedDocument:
