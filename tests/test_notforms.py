@@ -78,6 +78,10 @@ def test_labels_alone_are_no_form_but_a_title_or_the_indicator_header_is():
     assert build_form([untitled]).header.form_type == "project"
     titled = page(1, ["2024年度项目支出绩效自评表（2024年度）"], ["项目名称", "某项目"])
     assert build_form([titled]).header.form_type == "project"
+    # a unit form whose title the seal took: its labels say which form, not a goal sentence's words
+    unit = page(1, ["单位名称", "某中心"], ["整体支出规模（元）", "全年预算数"],
+                ["年度总体目标", "确保项目资金使用规范"], INDICATOR_HEADER)
+    assert build_form([unit]).header.form_type == "unit_overall"
 
 
 def test_forms_are_split_where_another_title_or_header_block_begins():

@@ -81,12 +81,13 @@ def detect_form(rows: list[Row]) -> FormType:
     header = indicator_header(rows)
     if header is None:
         return "unknown"
-    text = "".join(lines)
-    if re.search(r"项目名称|实施单位|项目资金|年度资金总额", text):
-        return "project"
-    if re.search(r"单位名称|整体支出规模", text) or map_columns(header, {"weight": r"权重"}):
+    # Which form, from the header block's labels (whole cells: a goal sentence may say 项目资金).
+    labels = [r.label(col) for r in rows[:TITLE_ROWS] for col in range(len(r.cells))]
+    if any(label.startswith(("单位名称", "整体支出规模")) for label in labels):
         return "unit_overall"
-    return "project"
+    if any(label.startswith(("项目名称", "实施单位", "项目资金", "年度资金总额")) for label in labels):
+        return "project"
+    return "unit_overall" if map_columns(header, {"weight": r"权重"}) else "project"
 
 
 def read_header(rows: list[Row], form_type: FormType, reader: FieldReader) -> Header:
