@@ -94,13 +94,15 @@ def test_a_bound_file_is_one_file_for_reruns_force_and_the_state(run):
 
 @pytest.mark.slow
 def test_tables_csv_holds_the_indicator_grid_as_indicators_csv_reads_it(run):
-    """Every indicator row of a scanned form is a row of its grid in tables.csv, cell for cell."""
+    """Every indicator row of a scanned form is a row of its grid in tables.csv, cell for cell (a
+    merged cell's text counted on every row it spans, as indicators.csv counts it)."""
     unit = doc_id("u000_scan")
-    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    cells: dict[tuple[str, str, int], set[str]] = {}
     for c in read_csv(run / "tables.csv"):
-        if c["doc_id"] == unit:
-            cells.setdefault((c["page"], c["table"], c["row"]), {})[c["col"]] = c["text"]
-    grid_rows = [set(v for v in row.values() if v) for row in cells.values()]
+        if c["doc_id"] == unit and c["text"]:
+            for row in range(int(c["row"]), int(c["row"]) + int(c["row_span"])):
+                cells.setdefault((c["page"], c["table"], row), set()).add(c["text"])
+    grid_rows = list(cells.values())
     indicators = [r for r in read_csv(run / "indicators.csv") if r["doc_id"] == unit]
     assert len(indicators) == 35
     fields = ("level3", "target", "actual", "max_score", "score", "deviation_reason")
