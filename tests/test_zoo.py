@@ -58,7 +58,6 @@ MUST_FAIL: dict[str, str | None] = {
     "truncated.pdf": None,
     "header_only.pdf": None,
     "encrypted_user_password.pdf": "encrypted",
-    "encrypted_owner_only_no_copy.pdf": None,
     "zero_pages.pdf": None,
     "huge_page_200000pt.pdf": "pixels",
     "bomb_40000x40000.png": "too large",
@@ -75,6 +74,7 @@ MUST_FAIL: dict[str, str | None] = {
 # Readable, but not forms: file name → words their `skipped` message must contain.
 MUST_BE_SKIPPED: dict[str, str] = {
     "blank_scan.pdf": "1 page, no table, no text",
+    "encrypted_owner_only_no_copy.pdf": "1 page, no table, first text “Encrypted test page",  # opens: no user password
     "javascript_not_a_form.pdf": "1 page, no table",
     "letter_not_a_form.pdf": "1 page, no table, first text “Meeting minutes.",
 }
