@@ -46,12 +46,14 @@ from .executors import DaskExecutor, Executor, LocalExecutor
 from .export import (
     CSV_COLUMNS,
     atomic_write,
+    form_records,
     load_records,
     page_image_name,
     page_image_names,
     quarantine,
     rebuild_tables,
     write_record,
+    write_records,
 )
 from .inputs import (
     PDF_AND_IMAGES,
@@ -148,7 +150,8 @@ class BatchSummary:
     def as_dict(self) -> dict[str, object]:
         return {
             "inputs": self.inputs, "processed": self.processed, "ok": self.statuses["ok"],
-            "needs_review": self.statuses["needs_review"], "failed": self.statuses["failed"],
+            "needs_review": self.statuses["needs_review"], "skipped": self.statuses["skipped"],
+            "failed": self.statuses["failed"],
             "already_done": self.done_before, "failed_before": self.failed_before, "duplicates": self.duplicates,
             "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
             "pages": self.pages,
@@ -433,16 +436,19 @@ class _Batch:
         return "done"
 
     def _renamed(self, row: DocumentRow, name: str) -> bool:
-        """A done document whose file was renamed: not redone, only its recorded path follows.
-        False if its record is damaged (then set aside, and the document is to do again)."""
-        record = self.out_dir / "records" / f"{row.doc_id}.json"
-        try:
-            doc = Document.model_validate_json(record.read_bytes())
-        except ValueError:
-            self._set_aside(record)
-            return False
+        """A done document whose file was renamed: not redone, only its recorded path follows (in
+        the record of each form of the file). False if a record is damaged (then set aside, and the
+        document is to do again)."""
+        docs = []
+        for record in form_records(self.out_dir, row.doc_id):
+            try:
+                docs.append(Document.model_validate_json(record.read_bytes()))
+            except ValueError:
+                self._set_aside(record)
+                return False
         self._outputs_change()
-        write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
+        for doc in docs:
+            write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
         self.state.rename(row.sha256, name)
         self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
                    "%s: renamed from %s, not processed again", name, row.source_path)
@@ -539,28 +545,29 @@ class _Batch:
             return
         timeouts = self._timeouts(outcome)
         if outcome.result is not None and outcome.failure in (None, "input"):
-            doc = outcome.result.document.model_copy(update={"source_path": name})
+            docs = [d.model_copy(update={"source_path": name}) for d in outcome.result.documents]
             jpegs = outcome.result.page_jpegs
-            if doc.status == "failed":
-                doc = doc.model_copy(update={"message": _naming(path, doc.message)})
+            if docs[0].status == "failed":
+                docs[0] = docs[0].model_copy(update={"message": _naming(path, docs[0].message)})
         else:
             reason = outcome.reason
             if timeouts >= FINAL_TIMEOUTS:
                 reason += (f"; it ran out of time {timeouts} runs in a row, so it is not tried again while it is "
                            "unchanged (--retry-failed tries it)")
                 self.summary.too_slow.append(name)
-            doc = _failed(path, reason, task.sha256)
+            docs = [_failed(path, reason, task.sha256)]
             jpegs = {}
+        doc = docs[0]  # the file's first form: its doc_id names the file's records and page images
         self._outputs_change()
-        keep = set(doc.page_images.values())
+        keep = {image for d in docs for image in d.page_images.values()}
         self._settle_pages(doc.doc_id, keep)
-        write_record(self.out_dir, doc, jpegs)
+        write_records(self.out_dir, docs, jpegs)
         # Before the state row: a kill in between leaves the document not done, so redone and
         # cleaned next time. A redone document may have had pages this attempt does not name.
         for old_page in page_image_names(self.out_dir, doc.doc_id) - keep:
             (self.out_dir / old_page).unlink(missing_ok=True)
         row = DocumentRow(
-            sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=doc.status,
+            sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=_file_status(docs),
             failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
             config_hash=self.settings, pages=doc.pages, started_at=outcome.started_at, seconds=outcome.seconds,
             worker_peak_rss=outcome.peak_rss or None, timeouts=timeouts,
@@ -568,7 +575,7 @@ class _Batch:
         for sha in self.state.commit(row, [source]):
             self._delete_document_files(sha)
         self.summary.peak_worker_rss = max(self.summary.peak_worker_rss, outcome.peak_rss)
-        self._count(doc, outcome.failure, outcome.seconds)
+        self._count(docs, outcome.failure, outcome.seconds)
 
     def _timeouts(self, outcome: Outcome) -> int:
         """Runs in a row this content, with these settings, has run out of time (this one included)."""
@@ -593,7 +600,7 @@ class _Batch:
         write_record(self.out_dir, doc)
         row = DocumentRow(sha, doc.doc_id, name, "failed", kind, doc.message, self.command.engine, self.settings)
         self.state.commit(row, [])
-        self._count(doc, kind, 0.0)
+        self._count([doc], kind, 0.0)
 
     def _forget_unreadable(self, path: Path) -> None:
         """The file reads again: drop the failure recorded when it did not."""
@@ -602,19 +609,21 @@ class _Batch:
             self.state.supersede(pseudo)
             self._delete_document_files(pseudo)
 
-    def _count(self, doc: Document, failure: str | None, seconds: float) -> None:
-        self.summary.statuses[doc.status] += 1
-        self.summary.pages += doc.pages
-        if doc.status == "failed":
-            self.summary.failures[failure or "input"] += 1
-        level = logging.WARNING if doc.status == "failed" else logging.DEBUG
-        log.log(level, "%s: %s%s", doc.source_path, doc.status,
-                f" — {doc.message}" if doc.message and doc.status == "failed" else "",
-                extra={"event": "document", "data": {
-                    "path": doc.source_path, "doc_id": doc.doc_id, "action": "processed", "status": doc.status,
-                    "failure": failure or "", "message": doc.message, "pages": doc.pages,
-                    "seconds": round(seconds, 3)}})
-        self.progress.advance(doc.pages)
+    def _count(self, docs: list[Document], failure: str | None, seconds: float) -> None:
+        """One input done: each of its forms counted and logged, the progress advanced once."""
+        for doc in docs:
+            self.summary.statuses[doc.status] += 1
+            self.summary.pages += doc.pages
+            if doc.status == "failed":
+                self.summary.failures[failure or "input"] += 1
+            level = logging.WARNING if doc.status == "failed" else logging.DEBUG
+            log.log(level, "%s: %s%s", doc.source_path, doc.status,
+                    f" — {doc.message}" if doc.message and doc.status in ("failed", "skipped") else "",
+                    extra={"event": "document", "data": {
+                        "path": doc.source_path, "doc_id": doc.doc_id, "action": "processed", "status": doc.status,
+                        "failure": failure or "", "message": doc.message, "pages": doc.pages,
+                        "seconds": round(seconds, 3)}})
+        self.progress.advance(sum(doc.pages for doc in docs))
 
     # --- output folder ---------------------------------------------------------------------------
 
@@ -628,7 +637,8 @@ class _Batch:
         doc_id = doc_id or sha[:16]
         for page in sorted((self.out_dir / "pages").glob(f"{doc_id}-p*.jpg")):
             page.unlink(missing_ok=True)
-        (self.out_dir / "records" / f"{doc_id}.json").unlink(missing_ok=True)
+        for record in form_records(self.out_dir, doc_id):
+            record.unlink(missing_ok=True)
         self.state.forget(sha)
 
     def _outputs_change(self) -> None:
@@ -676,7 +686,7 @@ class _Batch:
             from .workbook import write_xlsx
 
             frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
-            write_xlsx(self.out_dir, frames)
+            write_xlsx(self.out_dir, frames, [(doc.doc_id, table) for doc in docs for table in doc.tables])
         self.state.set_meta(_OUTPUTS_KEY, f"{self.settings}:{'xlsx' if self.xlsx else 'csv'}")
         return [record.stem for record in damaged]
 
@@ -684,10 +694,10 @@ class _Batch:
         s = self.summary
         log.log(
             logging.ERROR if s.stopped else logging.INFO,
-            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d failed), %d already done%s, %d duplicates%s; "
-            "%d pages in %.1f s%s%s%s%s → %s",
+            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d skipped, %d failed), %d already done%s, "
+            "%d duplicates%s; %d pages in %.1f s%s%s%s%s → %s",
             outcome, s.inputs, s.processed, s.statuses["ok"],
-            s.statuses["needs_review"], s.statuses["failed"], s.done_before,
+            s.statuses["needs_review"], s.statuses["skipped"], s.statuses["failed"], s.done_before,
             f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
             f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
             f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
@@ -755,6 +765,13 @@ def _failed(path: Path, reason: str, sha: str) -> Document:
 
     doc = failed_document(path, _naming(path, reason), sha)
     return doc.model_copy(update={"source_path": display_path(path)})
+
+
+def _file_status(docs: list[Document]) -> str:
+    """The state row's status: the file's, not each form's (the records say those). A file whose
+    forms are all skipped is done like an ok one."""
+    statuses = {d.status for d in docs}
+    return next((s for s in ("failed", "needs_review") if s in statuses), "ok")
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:

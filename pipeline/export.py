@@ -23,7 +23,7 @@ QUARANTINE = "quarantine"  # damaged files of the output folder, moved aside (se
 CSV_COLUMNS: dict[str, list[str]] = {
     "documents": ["doc_id", "source_path", "sha256", "form_type", "year", "unit_name", "project_name",
                   "supervising_dept", "pages", "status", "total_max_score", "total_score", "grade",
-                  "n_errors", "n_warnings", "message", "engine"],
+                  "n_errors", "n_warnings", "message", "engine", "form_index", "first_page", "last_page"],
     "funding": ["doc_id", "item", "amount_unit", "initial_budget", "budget", "executed", "execution_rate",
                 "max_score", "score", "needs_review"],
     "indicators": ["doc_id", "seq", "page", "level1", "level1_weight", "level2", "level3", "target",
@@ -32,6 +32,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
     "facts": ["doc_id", "key", "value", "unit", "text"],
     "findings": ["doc_id", "rule_id", "severity", "seq", "field", "message", "expected", "observed"],
     "corrections": ["doc_id", "page", "seq", "field", "raw", "corrected", "kind", "confidence"],
+    "tables": ["doc_id", "page", "table", "row", "col", "row_span", "col_span", "text", "confidence", "needs_review"],
 }
 
 
@@ -83,12 +84,15 @@ def table_rows(doc: Document) -> dict[str, list[dict[str, object]]]:
             "supervising_dept": h.supervising_dept, "pages": doc.pages, "status": doc.status,
             "total_max_score": doc.totals.max_score, "total_score": doc.totals.score, "grade": doc.grade,
             "n_errors": doc.n_errors, "n_warnings": doc.n_warnings, "message": doc.message, "engine": doc.engine,
+            "form_index": doc.form_index, "first_page": doc.first_page, "last_page": doc.last_page,
         }],
         "funding": [{"doc_id": doc.doc_id, **f.model_dump(exclude={"provenance"})} for f in doc.funding],
         "indicators": [{"doc_id": doc.doc_id, **i.model_dump(exclude={"provenance"})} for i in doc.indicators],
         "facts": [{"doc_id": doc.doc_id, **f.model_dump(exclude={"provenance"})} for f in doc.facts],
         "findings": [{"doc_id": doc.doc_id, **f.model_dump()} for f in doc.findings],
         "corrections": [{"doc_id": doc.doc_id, **c.model_dump()} for c in doc.corrections],
+        "tables": [{"doc_id": doc.doc_id, "page": t.page, "table": t.table, **c.model_dump(exclude={"provenance"})}
+                   for t in doc.tables for c in t.cells],
     }
     return rows
 
@@ -119,6 +123,28 @@ def write_record(out_dir: Path, doc: Document, page_jpegs: dict[int, bytes] | No
     for page, data in (page_jpegs or {}).items():
         atomic_write(out_dir / doc.page_images[page], data)
     atomic_write(out_dir / "records" / f"{doc.doc_id}.json", doc.model_dump_json(indent=1).encode("utf-8"))
+
+
+def write_records(out_dir: Path, docs: list[Document], page_jpegs: dict[int, bytes] | None = None) -> None:
+    """A file's records, one per form it binds: page images, the later forms' records, the first
+    form's record, then the records of forms an earlier reading of the file found and this one
+    did not. The batch's state row, written after this, is what commits them together: a kill in
+    between leaves the file not done, and the next run rewrites them all."""
+    names = {page: name for doc in docs for page, name in doc.page_images.items()}
+    for page, data in (page_jpegs or {}).items():
+        atomic_write(out_dir / names[page], data)
+    for doc in [*docs[1:], docs[0]]:
+        write_record(out_dir, doc)
+    written = {f"{doc.doc_id}.json" for doc in docs}
+    for path in form_records(out_dir, docs[0].doc_id):
+        if path.name not in written:
+            path.unlink(missing_ok=True)
+
+
+def form_records(out_dir: Path, doc_id: str) -> list[Path]:
+    """The records of the forms of the file whose first form is `doc_id` (`ID.json`, `ID-2.json`, …)."""
+    folder = out_dir / "records"
+    return sorted([*folder.glob(f"{doc_id}.json"), *folder.glob(f"{doc_id}-*.json")])
 
 
 def load_records(out_dir: Path) -> tuple[list[Document], list[Path]]:

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 FormType = Literal["unit_overall", "project", "report", "unknown"]
-Status = Literal["ok", "needs_review", "failed"]
+# `skipped`: read, but not a form this tool knows (its tables are still kept); `failed`: could not be read.
+Status = Literal["ok", "needs_review", "skipped", "failed"]
 Severity = Literal["error", "warning", "info"]
 
 
@@ -116,6 +117,29 @@ class Correction(Record):
     confidence: float = 1.0
 
 
+class TableCell(Record):
+    """One cell of a ruled table as read: a merged cell once, at its top-left slot."""
+
+    row: int
+    col: int
+    row_span: int = 1
+    col_span: int = 1
+    text: str = Field(default="", description="cleaned like every other cell")
+    confidence: float = 1.0
+    needs_review: bool = False
+    provenance: Provenance = Field(default_factory=Provenance)
+
+
+class Table(Record):
+    """A ruled table on one page, whatever the document is: archives want the 决算/预算 tables too."""
+
+    page: int
+    table: int = Field(description="1-based order on its page")
+    n_rows: int
+    n_cols: int
+    cells: list[TableCell] = Field(default_factory=list)
+
+
 class Document(Record):
     doc_id: str
     source_path: str
@@ -124,6 +148,9 @@ class Document(Record):
     status: Status = "ok"
     message: str = ""
     engine: str = "text"
+    form_index: int = Field(default=1, description="1-based place of this form in its file")
+    first_page: int | None = Field(default=None, description="the form's first page in its file")
+    last_page: int | None = None
     header: Header = Field(default_factory=Header)
     funding: list[FundingLine] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
@@ -131,6 +158,7 @@ class Document(Record):
     facts: list[Fact] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     corrections: list[Correction] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
     page_images: dict[int, str] = Field(
         default_factory=dict, description="page → image file (relative to the output folder) for review"
     )

@@ -1,6 +1,7 @@
 """The review pages: for every cell a person should look at, the scan beside what was read.
 
-    review/index.html          documents needing review, with their counts; failed and ok ones below
+    review/index.html          documents needing review, with their counts; failed, skipped (not a
+                               form: what was seen) and ok ones below
     review/DOC_ID.html         one per document: its findings, then each flagged cell — crop of the
                                scan, raw OCR text, the value as corrected, confidence, why it is flagged
     review/DOC_ID-pN.html      the whole page image with the flagged cells' boxes drawn over it
@@ -421,10 +422,12 @@ def _page_view(review: Review, page: int, rel: str, size: tuple[int, int]) -> st
 def _index(reviews: list[Review]) -> str:
     waiting = [r for r in reviews if r.doc.status == "needs_review"]
     failed = [r for r in reviews if r.doc.status == "failed"]
+    skipped = [r for r in reviews if r.doc.status == "skipped"]
     fine = [r for r in reviews if r.doc.status == "ok"]
     parts = [
         "<h1>Documents needing review</h1>",
-        f"<p>{len(waiting)} need review, {len(failed)} failed, {len(fine)} ok.</p>",
+        f"<p>{len(waiting)} need review, {len(failed)} failed, {len(skipped)} skipped (not a form), "
+        f"{len(fine)} ok.</p>",
     ]
     if waiting:
         rows = [
@@ -449,6 +452,16 @@ def _index(reviews: list[Review]) -> str:
             for r in failed
         ]
         parts.append("</table>")
+    if skipped:
+        parts.append(f"<details><summary>Skipped: not a form perfscan knows ({len(skipped)}; their tables are in "
+                     "tables.csv)</summary><table><tr><th>source</th><th>what was seen</th></tr>")
+        parts += [
+            f'<tr><td><a href="{escape(r.doc.doc_id)}.html">{escape(r.doc.source_path)}</a>'
+            + (f" <small>pages {r.doc.first_page}–{r.doc.last_page}</small>" if r.doc.form_index > 1 else "")
+            + f"</td><td>{escape(r.doc.message)}</td></tr>"
+            for r in skipped
+        ]
+        parts.append("</table></details>")
     if fine:
         parts.append(f"<details><summary>OK ({len(fine)})</summary><ul>")
         parts += [

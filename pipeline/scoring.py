@@ -3,7 +3,8 @@ and whether every wrong value was at least flagged for review.
 
     python -m pipeline.scoring OUT_DIR [--truth fixtures/truth] [--names u000_scan p001_scan] [--json FILE]
 
-Documents are matched by `doc_id` (the fixture PDF's sha256 prefix), indicator rows by `seq`,
+Documents are matched by `doc_id` (the fixture PDF's sha256 prefix; `-2`, `-3` … for the later forms of
+a file that binds several, whose truth file holds the list of them), indicator rows by `seq`,
 funding lines by `item`. Numbers compare as Decimals (`7.5` = `7.50`); text compares exactly, since
 truth holds the contract's cleaned cell text. The acceptance criterion this serves: a value that is
 still wrong must carry `needs_review=true`, a finding, or a document status of needs_review.
@@ -309,12 +310,21 @@ def score_output(out_dir: Path, truth_dir: Path, names: list[str] | None = None)
     mismatches: list[Mismatch] = []
     docs: list[DocScore] = []
     for path in paths:
-        scorer = _DocScorer(Document.model_validate_json(path.read_text("utf-8")), path.stem, flags, mismatches)
-        scorer.document(documents.get(scorer.truth.doc_id))
-        scorer.funding(funding)
-        scorer.indicators(indicators)
-        docs.append(scorer.score)
+        truths = truth_documents(path)
+        for truth in truths:
+            name = path.stem if len(truths) == 1 else f"{path.stem}#{truth.form_index}"
+            scorer = _DocScorer(truth, name, flags, mismatches)
+            scorer.document(documents.get(scorer.truth.doc_id))
+            scorer.funding(funding)
+            scorer.indicators(indicators)
+            docs.append(scorer.score)
     return ScoreReport(docs, mismatches)
+
+
+def truth_documents(path: Path) -> list[Document]:
+    """A truth file's documents: one, or the list of the forms a file binds."""
+    data = json.loads(path.read_text("utf-8"))
+    return [Document.model_validate(d) for d in (data if isinstance(data, list) else [data])]
 
 
 def main(argv: list[str] | None = None) -> int:

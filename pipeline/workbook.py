@@ -1,4 +1,5 @@
-"""`perfscan.xlsx`: the CSV tables as one workbook, one sheet each, for people who live in Excel.
+"""`perfscan.xlsx`: the CSV tables as one workbook, one sheet each, for people who live in Excel;
+then every ruled table read, one sheet each, laid out as on paper with its merged cells merged.
 
 Cells keep what the CSVs say: text stays text — a 年度指标值 such as `=100.00(%)` must never become
 a formula, so every string cell is written as a string explicitly — and numbers stay numbers, shown
@@ -22,19 +23,24 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .export import atomic_write
+from .records import Table
 
 WORKBOOK_NAME = "perfscan.xlsx"
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell
 MAX_COLUMN_WIDTH = 60
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
-def write_xlsx(out_dir: Path, tables: dict[str, pd.DataFrame]) -> Path:
-    """Write `out_dir/perfscan.xlsx` (temp file, then rename) with one sheet per table, in order."""
+def write_xlsx(out_dir: Path, tables: dict[str, pd.DataFrame], grids: list[tuple[str, Table]] = ()) -> Path:
+    """Write `out_dir/perfscan.xlsx` (temp file, then rename) with one sheet per table, in order,
+    then one per ruled table in `grids` ((doc_id, table): sheet `DOC_ID p3 t1`)."""
     book = Workbook(write_only=True)
     for name, frame in tables.items():
         _sheet(book, name, frame)
-    if not tables:
+    for doc_id, table in grids:
+        _grid_sheet(book, f"{doc_id} p{table.page} t{table.table}", table)
+    if not tables and not grids:
         book.create_sheet("documents")
     buf = io.BytesIO()
     book.save(buf)
@@ -63,6 +69,26 @@ def _sheet(book: Workbook, name: str, frame: pd.DataFrame) -> None:
     sheet.append(header)
     for values in rows:
         sheet.append([_cell(sheet, v) for v in values])
+
+
+def _grid_sheet(book: Workbook, name: str, table: Table) -> None:
+    """A ruled table as its grid: each cell at its place, a merged cell merged over its span, a
+    plain decimal as a number (with its decimals), anything else as text."""
+    sheet = book.create_sheet(SHEET_NAME_BAD.sub("_", name)[:31])
+    values: list[list[object]] = [[None] * table.n_cols for _ in range(table.n_rows)]
+    for cell in table.cells:
+        if cell.row < table.n_rows and cell.col < table.n_cols and cell.text:
+            values[cell.row][cell.col] = Decimal(cell.text) if PLAIN_NUMBER.match(cell.text) else cell.text
+        last_row = min(cell.row + cell.row_span, table.n_rows)
+        last_col = min(cell.col + cell.col_span, table.n_cols)
+        if last_row > cell.row + 1 or last_col > cell.col + 1:
+            sheet.merged_cells.add(f"{get_column_letter(cell.col + 1)}{cell.row + 1}:"
+                                   f"{get_column_letter(last_col)}{last_row}")
+    for index in range(table.n_cols):
+        width = max([_width(row[index]) for row in values[:500]], default=0)
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(MAX_COLUMN_WIDTH, width + 2)
+    for row in values:
+        sheet.append([_cell(sheet, v) for v in row])
 
 
 def _value(value: object) -> object:

@@ -375,7 +375,7 @@ def whoami(path: Path, cfg: Config) -> ProcessedDocument:
     """import-text, with the worker's pid and thread settings in the document's message."""
     result = import_text(path, cfg)
     facts = {"pid": os.getpid(), "ocr_threads": cfg.ocr.threads, "omp": os.environ.get("OMP_NUM_THREADS")}
-    return ProcessedDocument(result.document.model_copy(update={"message": json.dumps(facts)}))
+    return ProcessedDocument([result.document.model_copy(update={"message": json.dumps(facts)})])
 
 
 PAGES = 3  # page images `paged` makes for each document
@@ -419,7 +419,7 @@ def paged(path: Path, cfg: Config, page_images: Callable[[int, bytes], None],
     result = import_text(path, cfg)
     doc = result.document
     names = {p: f"pages/{doc.doc_id}-p{p}.jpg" for p in range(1, PAGES + 1)}
-    return ProcessedDocument(doc.model_copy(update={"page_images": names}))
+    return ProcessedDocument([doc.model_copy(update={"page_images": names})])
 
 
 def private_mount_prefix(scratch: Path) -> tuple[str, ...] | None:

@@ -89,7 +89,7 @@ def test_cron_gets_a_few_plain_lines(tmp_path):
     assert len(lines) == 3, lines  # start, the failure, the summary: nothing per good document
     assert lines[0].startswith("perfscan import-text: 4 inputs, 4 to do")
     assert lines[1].endswith("empty.txt: failed — empty.txt: the file is empty")
-    assert lines[2].startswith("done: 4 inputs — 4 processed (3 ok, 0 needs_review, 1 failed)")
+    assert lines[2].startswith("done: 4 inputs — 4 processed (3 ok, 0 needs_review, 0 skipped, 1 failed)")
     again = _cli("import-text", inputs, "--out", tmp_path / "out")
     assert again.returncode == 2  # the empty file still stands failed
     assert "3 already done (1 of them failed)" not in again.stderr.decode()

@@ -16,6 +16,7 @@ import pypdfium2.raw as pdfium_c
 import pytest
 
 from pipeline.records import Document
+from pipeline.scoring import truth_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -23,7 +24,8 @@ SEEDS = ROOT.parent / "shared" / "seeds"  # the real text extractions, when the 
 FONTS = [Path("/usr/share/fonts/truetype/arphic/uming.ttc"), Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")]
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text("utf-8"))
 NAMES = sorted(MANIFEST)
-TABLE_NAMES = [n for n in NAMES if MANIFEST[n]["form"] != "report"]  # narrative reports: tests/test_reports.py
+TABLE_NAMES = [n for n in NAMES if MANIFEST[n]["form"] in ("unit_overall", "project")]  # reports: test_reports.py
+BOUND = [n for n in NAMES if MANIFEST[n]["form"] == "bound"]  # files binding several forms: a list of truths
 INPUT_TEMPLATE = {
     "预算编审管理": Decimal("7.50"), "预算执行管理": Decimal("10.20"), "预算绩效管理": Decimal("4.50"),
     "资产管理": Decimal("0.90"), "预算透明度": Decimal("3.00"), "内部控制管理": Decimal("2.40"),
@@ -52,6 +54,13 @@ def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
         assert (tmp_path / "truth" / f"{name}.json").read_bytes() == (
             FIXTURES / "truth" / f"{name}.json").read_bytes(), name
     assert (tmp_path / "manifest.json").read_bytes() == (FIXTURES / "manifest.json").read_bytes()
+    others = sorted(p.relative_to(FIXTURES) for p in [*(FIXTURES / "notforms").glob("*.pdf"),
+                                                      *(FIXTURES / "truth" / "notforms").glob("*.json")])
+    assert len(others) == 12
+    assert sorted(p.relative_to(tmp_path) for p in [*(tmp_path / "notforms").glob("*.pdf"),
+                                                    *(tmp_path / "truth" / "notforms").glob("*.json")]) == others
+    for rel in others:
+        assert (tmp_path / rel).read_bytes() == (FIXTURES / rel).read_bytes(), rel
 
 
 def test_manifest_covers_every_file() -> None:
@@ -88,7 +97,7 @@ def test_bad_ocr_layer_fixture_exists() -> None:
     assert any(entry["kind"] == "bad_ocr_layer" for entry in MANIFEST.values())
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", sorted(set(NAMES) - set(BOUND)))
 def test_truth_is_a_document_of_its_pdf(name: str) -> None:
     doc = truth(name)
     data = pdf_path(name).read_bytes()
@@ -102,7 +111,26 @@ def test_truth_is_a_document_of_its_pdf(name: str) -> None:
     assert [ind.page for ind in doc.indicators] == sorted(ind.page for ind in doc.indicators)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", BOUND)
+def test_bound_truth_is_its_twins_with_ids_and_pages_of_the_file(name: str) -> None:
+    """Each form of a bound file is its single-form twin's truth, renamed (`-2`, `-3`…) and moved
+    to its pages in the file; the forms cover the file's pages in order."""
+    docs = truth_documents(FIXTURES / "truth" / f"{name}.json")
+    sha = hashlib.sha256(pdf_path(name).read_bytes()).hexdigest()
+    assert [d.doc_id for d in docs] == [sha[:16]] + [f"{sha[:16]}-{k}" for k in range(2, len(docs) + 1)]
+    assert [d.form_index for d in docs] == list(range(1, len(docs) + 1))
+    assert docs[0].first_page == 1 and docs[-1].last_page == MANIFEST[name]["pages"]
+    assert all(a.last_page + 1 == b.first_page for a, b in zip(docs, docs[1:]))
+    for doc, part in zip(docs, MANIFEST[name]["forms"], strict=True):
+        twin = truth(part["twin"])
+        assert (doc.first_page, doc.last_page, doc.header.form_type) == (
+            part["first_page"], part["last_page"], part["form"])
+        assert doc.pages == twin.pages and doc.header == twin.header and doc.facts == twin.facts
+        assert doc.funding == twin.funding and doc.totals == twin.totals
+        assert [i.model_copy(update={"page": i.page - doc.first_page + 1}) for i in doc.indicators] == twin.indicators
+
+
+@pytest.mark.parametrize("name", sorted(set(NAMES) - set(BOUND)))  # a bound file's forms are its twins
 def test_value_parses_follow_the_grammar(name: str) -> None:
     for ind in truth(name).indicators:
         for text, op, value, unit in (

@@ -18,6 +18,7 @@ from pipeline.forms.narrative import Line, drop_furniture, page_lines, paragraph
 from pipeline.forms.report import read_facts
 from pipeline.records import Document, Fact, FundingLine, Header
 from pipeline.rules import cross_check
+from pipeline.scoring import truth_documents
 from pipeline.types import BBox, Cell, TableGrid
 from tests.conftest import REPO, seed
 
@@ -89,19 +90,31 @@ def test_seed_003_is_paired_with_000_so_a_changed_figure_is_reported_on_both(tmp
     assert {r for d, r, _ in found if d == docs["003"]["doc_id"]} == {"X3", "X8", "X9"}
 
 
-def test_report_with_its_table_appended_is_one_document(tmp_path):
-    """A text extraction holding the report and then its table: the table's form, the report's facts,
-    and the two checked against each other."""
+def test_report_with_its_table_appended_is_two_documents_checked_like_two_files(tmp_path):
+    """A text extraction holding the report and then its table: two documents, the report's facts
+    and the table's values, checked against each other as if filed apart — a changed figure in the
+    report is reported on both."""
+    text = seed("003").read_text("utf-8") + "\n\n" + seed("000").read_text("utf-8")
     both = tmp_path / "003_with_000.txt"
-    both.write_text(seed("003").read_text("utf-8") + "\n\n" + seed("000").read_text("utf-8"), "utf-8")
+    both.write_text(text, "utf-8")
     out = tmp_path / "out"
     assert main(["import-text", str(both), "--out", str(out)]) == 0
-    (doc,) = read_csv(out / "documents.csv")
-    assert (doc["form_type"], doc["unit_name"], doc["total_score"]) == ("unit_overall", "上海市闵行区虹桥镇社区党群服务中心", "100.00")
-    facts = facts_of(out, doc["doc_id"])
+    report, table = read_csv(out / "documents.csv")
+    assert (report["form_type"], report["form_index"], report["doc_id"] + "-2") == ("report", "1", table["doc_id"])
+    assert (table["form_type"], table["unit_name"], table["total_score"]) == (
+        "unit_overall", "上海市闵行区虹桥镇社区党群服务中心", "100.00")
+    assert int(report["last_page"]) + 1 == int(table["first_page"]) and table["form_index"] == "2"
+    facts = facts_of(out, report["doc_id"])
     assert {k: (facts[k]["value"], facts[k]["unit"]) for k in CONTRACT_KEYS} == FACTS_003
+    assert facts_of(out, table["doc_id"]) == {}
     assert len(read_csv(out / "indicators.csv")) == 35 and len(read_csv(out / "funding.csv")) == 4
     assert x_findings(out) == []
+    both.write_text(text.replace("基本支出 1,671.24 万元", "基本支出 1,617.24 万元"), "utf-8")
+    assert main(["import-text", str(both), "--out", str(out)]) == 0
+    report, table = read_csv(out / "documents.csv")
+    found = {(f["doc_id"], f["rule_id"], f["field"]) for f in x_findings(out) if f["severity"] == "error"}
+    assert (report["doc_id"], "X3", "fact.basic_expenditure") in found
+    assert (table["doc_id"], "X3", "funding.基本支出.budget") in found
 
 
 # --- generated fixtures ---------------------------------------------------------------------------------
@@ -141,7 +154,7 @@ def digital_run(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", ["r101_digital", "r102_digital", "m101_digital"])
 def test_born_digital_report_facts_and_header_exact(digital_run, name):
-    want = truth(name)
+    want = truth_documents(FIXTURES / "truth" / f"{name}.json")[0]
     got = Document.model_validate_json((digital_run / "records" / f"{want.doc_id}.json").read_bytes())
     assert got.engine == "camelot"
     assert (got.header.form_type, got.header.year, got.header.unit_name) == (
@@ -154,8 +167,25 @@ def test_planted_mismatch_is_reported_and_nothing_else(digital_run):
     assert found == _expected_cross_findings(["r101_digital", "r102_digital"], ["u101_digital", "u102_digital"])
     assert all(f["severity"] == "error" for f in x_findings(digital_run))
     statuses = {d["doc_id"]: d["status"] for d in read_csv(digital_run / "documents.csv")}
-    assert statuses[truth("r101_digital").doc_id] == statuses[truth("m101_digital").doc_id] == "ok"
+    mixed = truth_documents(FIXTURES / "truth" / "m101_digital.json")
+    assert statuses[truth("r101_digital").doc_id] == "ok"
+    assert [statuses[d.doc_id] for d in mixed] == ["ok", "ok"]
     assert statuses[truth("r102_digital").doc_id] == "needs_review"
+
+
+def test_a_report_bound_with_its_table_is_two_documents_paired_like_two_files(digital_run):
+    """m101 binds report 101 and table u101: two records, the facts on the report alone, and the
+    pairing is live — a figure changed in the table is reported on both."""
+    report, table = (Document.model_validate_json((digital_run / "records" / f"{d.doc_id}.json").read_bytes())
+                     for d in truth_documents(FIXTURES / "truth" / "m101_digital.json"))
+    assert (report.header.form_type, table.header.form_type) == ("report", "unit_overall")
+    assert report.facts and not table.facts and table.indicators and not report.indicators
+    assert cross_check([report, table]) == {}
+    changed = table.model_copy(update={"funding": [
+        f.model_copy(update={"budget": f.budget + 100000}) if f.item == "财政拨款" else f for f in table.funding]})
+    found = cross_check([report, changed])
+    assert set(found) == {report.doc_id, table.doc_id}
+    assert {f.field for f in found[table.doc_id]} >= {"funding.财政拨款.budget"}
 
 
 @pytest.mark.slow

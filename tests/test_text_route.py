@@ -128,7 +128,7 @@ def test_rerun_replaces_rows_never_duplicates(tmp_path):
     assert len(read_csv(out / "documents.csv")) == 1
 
 
-def test_malformed_text_inputs_fail_alone(tmp_path, caplog):
+def test_malformed_text_inputs_fail_alone_and_other_text_is_skipped(tmp_path, caplog):
     bad = tmp_path / "in"
     bad.mkdir()
     (bad / "empty.txt").write_bytes(b"")
@@ -141,10 +141,14 @@ def test_malformed_text_inputs_fail_alone(tmp_path, caplog):
     assert code == 2
     docs = {Path(d["source_path"]).name: d for d in read_csv(out / "documents.csv")}
     assert docs[good.name]["status"] == "ok"
-    for name, reason in (("empty.txt", "empty"), ("binary.txt", "binary"), ("columns.txt", "unknown form"),
-                         ("unknown.txt", "unknown form")):
+    for name, reason in (("empty.txt", "empty"), ("binary.txt", "binary")):
         assert docs[name]["status"] == "failed", name
         assert reason in docs[name]["message"], docs[name]["message"]
+    # Readable, but not forms: skipped, saying what was there; they alone would not fail the run.
+    assert docs["columns.txt"]["message"] == "not a form perfscan knows: 1 page, no table, first text “a”"
+    assert docs["unknown.txt"]["message"] == "not a form perfscan knows: 2 pages, no table, first text “会议纪要”"
+    assert docs["columns.txt"]["status"] == docs["unknown.txt"]["status"] == "skipped"
+    assert main(["import-text", str(bad / "columns.txt"), str(bad / "unknown.txt"), "--out", str(tmp_path / "o2")]) == 0
     assert len(read_csv(out / "indicators.csv")) == 35
 
 

@@ -1,8 +1,9 @@
 """The bad-input zoo through the real command line: every bad file fails alone with its reason,
-every good one comes out exactly as it does on its own, and nothing stops the batch. The run has no
-network where `unshare --net` is allowed (perfscan never downloads anything), and the zoo holds a
-link to the output folder ("results next to the scans"), which must not bring the run's own page
-images back in as documents on the next night.
+every readable file that is no form is skipped saying what it held, every good one comes out exactly
+as it does on its own, and nothing stops the batch. The run has no network where `unshare --net` is
+allowed (perfscan never downloads anything), and the zoo holds a link to the output folder ("results
+next to the scans"), which must not bring the run's own page images back in as documents on the next
+night.
 
 Unreadable files: tests run as root in CI, and root reads a chmod 000 file. The run is started
 under `setpriv --bounding-set -dac_override,-dac_read_search`, which keeps uid 0 but drops the two
@@ -57,22 +58,25 @@ MUST_FAIL: dict[str, str | None] = {
     "truncated.pdf": None,
     "header_only.pdf": None,
     "encrypted_user_password.pdf": "encrypted",
-    "encrypted_owner_only_no_copy.pdf": None,
     "zero_pages.pdf": None,
     "huge_page_200000pt.pdf": "pixels",
     "bomb_40000x40000.png": "too large",
     "scan_2400dpi.pdf": "pixels",
     "zip_renamed.pdf": "not a PDF",
     "html_saved_as.pdf": "not a PDF",
-    "blank_scan.pdf": "no table",
     "tiny_1x1.png": None,
-    "javascript_not_a_form.pdf": "unknown form",
-    "letter_not_a_form.pdf": "unknown form",
     "self_loop.pdf": "symbolic link loop",
     "broken_link.pdf": "broken symbolic link",
     "named_pipe.pdf": "named pipe",
     "growing.pdf": "changed while it was being read",
     "locked_chmod_000.pdf": "permission denied",
+}
+# Readable, but not forms: file name → words their `skipped` message must contain.
+MUST_BE_SKIPPED: dict[str, str] = {
+    "blank_scan.pdf": "1 page, no table, no text",
+    "encrypted_owner_only_no_copy.pdf": "1 page, no table, first text “Encrypted test page",  # opens: no user password
+    "javascript_not_a_form.pdf": "1 page, no table",
+    "letter_not_a_form.pdf": "1 page, no table, first text “Meeting minutes.",
 }
 # Good documents under hostile names or with harmless oddities: name → the fixture they are.
 MUST_BE_CORRECT: dict[str, str] = {
@@ -218,6 +222,10 @@ def test_zoo(tmp_path):
         assert row["status"] == "failed", (name, row)
         assert row["message"].startswith(name + ": "), row["message"]
         assert words is None or words in row["message"], (name, row["message"])
+    for name, words in MUST_BE_SKIPPED.items():
+        row = docs[name]
+        assert (row["status"], row["form_type"]) == ("skipped", "unknown"), (name, row)
+        assert row["message"].startswith("not a form perfscan knows: ") and words in row["message"], row["message"]
 
     good = {**MUST_BE_CORRECT, **SCAN_IMAGES_LIKE_THE_PDF, "latin1_caf\\xe9.pdf": "u000_digital"}
     for name, base in good.items():
@@ -244,7 +252,8 @@ def test_zoo(tmp_path):
 
     # One record and one documents.csv row per distinct input; nothing reached a shell.
     assert len(docs) == record_count(out)
-    assert len(docs) == len(expected_failures) + len(good) + len(SCAN_IMAGE_FIRST_PAGES) + len(STATUS_WITH_REASON)
+    assert len(docs) == (len(expected_failures) + len(MUST_BE_SKIPPED) + len(good) + len(SCAN_IMAGE_FIRST_PAGES)
+                         + len(STATUS_WITH_REASON))
     assert not list(tmp_path.rglob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
     assert input_snapshot([Path(p) for p in before]) == before  # no input was modified
 

@@ -4,9 +4,11 @@
 money block, the indicator table with its 总分 row, or — for a narrative report — the figures.
 Columns are always found by header text, never by position.
 
-A report filed with its table as an appendix is one document with both: the narrative pages give
-the facts, the table pages everything else, and the document is the table's form (its rules, repair
-and header apply; the cross-check compares the facts with the table beside them).
+A file that binds several forms is cut into them first (`split_forms`), so a report and the table
+filed after it are two documents. When a table follows a report without a title or header block
+of its own, the two stay one document: the narrative pages give the facts, the table pages
+everything else, and the document is the table's form (its rules, repair and header apply; the
+cross-check compares the facts with the table beside them).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from .header import detect_form, read_header
 from .indicators import is_header, read_indicator_table
 from .layout import document_rows
 from .report import narrative_pages, read_report
+from .split import split_forms
+
+__all__ = ["FormRecords", "build_form", "split_forms"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,9 @@ def build_form(grids: list[TableGrid]) -> FormRecords:
         return replace(table, facts=report.facts, corrections=[*report.corrections, *table.corrections])
     if narrative or (table is not None and table.header.form_type == "report"):
         report = read_report(grids)  # a report throughout; a table inside it is read as lines of text
-        return FormRecords(header=report.header, facts=report.facts, corrections=report.corrections)
-    return table
+        if narrative or report.facts:  # a report's title over running text, not over a table alone
+            return FormRecords(header=report.header, facts=report.facts, corrections=report.corrections)
+    return FormRecords(header=Header())  # not a form this tool knows
 
 
 def _build_table(grids: list[TableGrid]) -> FormRecords:

@@ -1,7 +1,10 @@
 """Form type and header fields (year, unit, project, supervising department).
 
-The form type comes from the title and the header words, after post-correction, so a scan that
-reads `目支出绩效` or `万目名称` is still recognised as a 项目支出绩效自评表.
+The form type needs positive evidence: a title line that names the form, or the indicator table's
+header row (enough of 一级指标 / 二级指标 / 三级指标 / 年度指标值 / 分值 / 得分). Labels alone are not
+evidence: a VAT goods list has a 单位 column and a research application a 项目名称 row, and taking
+them for forms put junk rows into the analysts' CSVs. Everything is matched after post-correction,
+so a scan that reads `目支出绩效` or `万目名称` is still recognised as a 项目支出绩效自评表.
 
 A narrative report has no header cells. Its year is in the title block (`（2024 年度）`); its unit is
 where the report puts it, tried in this order: a label line (`编报单位：…`), the title block (a line
@@ -18,7 +21,7 @@ from collections import Counter
 from ..correct import correct
 from ..records import FormType, Header, Provenance
 from .fields import FieldReader
-from .layout import Row
+from .layout import Row, map_columns
 from .narrative import Line, Paragraph, is_heading
 
 HEADER_LABELS = {
@@ -29,15 +32,62 @@ HEADER_LABELS = {
 }
 
 
-def detect_form(rows: list[Row]) -> FormType:
-    text = "".join(r.joined_label() for r in rows[:12])
-    if re.search(r"自评报|评报告", text) and not re.search(r"一级指标", text):
-        return "report"
-    if re.search(r"整体支出(绩效|规模)", text) or "单位名称" in text:
-        return "unit_overall"
-    if re.search(r"项目支出绩效|目支出绩效|项目名称|实施单位|项目资金", text):
-        return "project"
+# What may follow a title on its line: the year in brackets, closing book-title marks.
+TITLE_TAIL = re.compile(r"(?:[（(]\s*20\d{2}\s*年度?\s*[）)]|[》」”\"：:])+$")
+TITLES: dict[FormType, re.Pattern[str]] = {
+    "unit_overall": re.compile(r"(?:整体支出|体支出绩效).*(?:自评|评价)表$"),
+    "project": re.compile(r"(?:项目支出|目支出绩效).*(?:自评|评价)表$"),
+    "report": re.compile(r"(?:绩效|自评).*(?:自评|评价)报告$"),
+}
+# The indicator table's header row: this many of these columns make a form without a readable title.
+INDICATOR_COLUMNS = {"level1": r"一级", "level2": r"二级", "level3": r"三级", "target": r"指标值|年度指标",
+                     "max_score": r"^分值|分值$", "score": r"^得分"}
+MIN_INDICATOR_COLUMNS = 4
+TITLE_ROWS = 12
+
+
+def title_of(lines: list[str]) -> FormType:
+    """The form a title line names (a line, or two adjacent ones: a long title wraps), else unknown.
+
+    The title must end the line: a letter titled `关于报送项目支出绩效自评表的函` names a form, but
+    is not one.
+    """
+    candidates = lines + [a + b for a, b in zip(lines, lines[1:])]
+    for line in candidates:
+        text = TITLE_TAIL.sub("", line)
+        for form, pattern in TITLES.items():
+            if pattern.search(text):
+                return form
     return "unknown"
+
+
+def indicator_header(rows: list[Row]) -> Row | None:
+    """The first row that is an indicator table's header, if any."""
+    for row in rows:
+        if len(map_columns(row, INDICATOR_COLUMNS)) >= MIN_INDICATOR_COLUMNS:
+            return row
+    return None
+
+
+def detect_form(rows: list[Row]) -> FormType:
+    """`unit_overall` / `project` from the title or, without one, from the indicator header row;
+    `report` from the title (the caller checks it is running text); else `unknown`."""
+    lines = [r.joined_label() for r in rows[:TITLE_ROWS]]
+    titled = title_of(lines)
+    if titled == "report" and not any("一级指标" in line for line in lines):
+        return "report"
+    if titled in ("unit_overall", "project"):
+        return titled
+    header = indicator_header(rows)
+    if header is None:
+        return "unknown"
+    # Which form, from the header block's labels (whole cells: a goal sentence may say 项目资金).
+    labels = [r.label(col) for r in rows[:TITLE_ROWS] for col in range(len(r.cells))]
+    if any(label.startswith(("单位名称", "整体支出规模")) for label in labels):
+        return "unit_overall"
+    if any(label.startswith(("项目名称", "实施单位", "项目资金", "年度资金总额")) for label in labels):
+        return "project"
+    return "unit_overall" if map_columns(header, {"weight": r"权重"}) else "project"
 
 
 def read_header(rows: list[Row], form_type: FormType, reader: FieldReader) -> Header:
