@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import longdoc, longrun, scaling
+from . import devset, longdoc, longrun, scaling
 from .corpus import QUICK, QUICK_DIGITAL, REPO, fixtures_of_kind, manifest, table_forms
 from .perfscan_run import PerfscanRun
 from .report import SystemResult, fixtures_table, labels, machine, systems_table, write_sections
@@ -26,7 +26,7 @@ from .systems import cores, measure_peer, perfscan_result
 
 SCAN_PEERS = ("paddleocr", "rapidtable", "tesseract")
 DIGITAL_PEERS = ("camelot",)
-SECTIONS = ["scanned", "born-digital", "workers", "long-documents", "long-run"]
+SECTIONS = ["scanned", "born-digital", "devset", "workers", "long-documents", "long-run"]
 INTRO = """# Benchmark: perfscan against offline peers
 
 Made by `make bench` (`python -m tests.benchmark.run`); the scaling sections by
@@ -135,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         results, _ = side_by_side(digital, DIGITAL_PEERS, args.timeout_per_page)
         sections["born-digital"] = section("Born-digital fixtures (text route)", command, results, digital)
         print(sections["born-digital"])
+    if not (args.quick or args.no_side_by_side) and devset.available():
+        started = _note("perfscan on the development set (30 forms), 2 workers")
+        result = devset.measure(workers=2)
+        _note(f"done in {time.monotonic() - started:.0f} s")
+        sections["devset"] = measured("Development set (30 forms from an independent generator)", command,
+                                      devset.table(result, workers=2))
+        print(sections["devset"])
     if args.scaling:
         sections.update(scaling_sections(scans, args, command, scan_run))
     if args.long_run:
