@@ -78,6 +78,10 @@ class GridConfig(Section):
     edge_band_in: float = Field(0.012, description="half-width (inches) of the band along a grid line searched for ink")
     corner_margin_in: float = Field(0.02, description="ends of a cell edge (inches) left out of its coverage")
     edge_coverage: float = Field(0.5, description="share of a cell edge that must be ruled for the edge to count")
+    streak_overrun_in: float = Field(
+        0.3, description="a line running this far (inches) past the table's outermost rulings at both ends is a "
+        "scanner streak, not a ruling"
+    )
     weak_edge_coverage: float = Field(
         0.2, description="…or this share, for an edge beside an existing one on the same grid line (faint rulings)"
     )

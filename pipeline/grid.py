@@ -97,6 +97,7 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
     h_rulings = find_rulings(h_ridge, dpi, cfg)
     v_rulings = find_rulings(v_ridge, dpi, cfg)
+    h_rulings, v_rulings = _without_streaks(h_rulings, v_rulings, dpi, cfg), _without_streaks(v_rulings, h_rulings, dpi, cfg)
     h_edges = edge_mask(h_ridge, dpi, cfg)
     v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
@@ -279,6 +280,18 @@ def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling
             b, a = 0.0, float(sy.mean())
         segments.append(_Ruling(a=float(a), b=float(b), t0=x0, t1=x1, covered=x1 - x0))
     return _chain(segments, dpi, cfg)
+
+
+def _without_streaks(rulings: list[_Ruling], across: list[_Ruling], dpi: float, cfg: GridConfig) -> list[_Ruling]:
+    """`rulings` without scanner streaks: a line the scanner drew through the whole page runs on
+    past the last ruling across it into both margins, where a table's ruling stops at its border.
+    A streak through a cell was taken for a column edge and cut the cell's text in two."""
+    if len(across) < 2:
+        return rulings
+    first = min(min(r.at(r.t0), r.at(r.t1)) for r in across)
+    last = max(max(r.at(r.t0), r.at(r.t1)) for r in across)
+    margin = cfg.streak_overrun_in * dpi
+    return [r for r in rulings if not (r.t0 < first - margin and r.t1 > last + margin)]
 
 
 def _chain(segments: list[_Ruling], dpi: float, cfg: GridConfig) -> list[_Ruling]:

@@ -454,3 +454,16 @@ def test_one_lost_edge_beside_a_label_stays_local():
     assert (2, 0, 1, 1) in spans and (2, 1, 1, 1) in spans  # so is the row below
     covered = sum(c.rowspan * c.colspan for c in cells)
     assert covered == n_rows * n_cols  # every slot in exactly one cell
+
+
+def test_a_scanner_streak_through_the_page_is_not_a_column():
+    """A dark line the scanner drew down the whole page, through the middle of a column's cells:
+    it runs on into both margins, where the table's own rulings stop at its border."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    image = rendered.image.copy()
+    x = round((rendered.col_x[3] + rendered.col_x[4]) / 2) + 7  # inside column 3, clear of its text's centre
+    image[:, x : x + 2] = 60
+    scanned = degrade(image, 200, jpeg=60, noise=3)
+    grids = detect_grids(as_page(scanned, 200), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
