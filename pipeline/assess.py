@@ -31,6 +31,11 @@ by camelot that is first a reading problem (a field not found, two columns run t
 the unit's: reported as a reading doubt."""
 
 
+TABLE_SUMS = frozenset({"I1", "I2", "I3"})
+"""Sums over the indicator table (Σ分值, Σ得分, each 一级's Σ): a row read wrong, or put under the
+wrong 一级 by a misread label, breaks them wherever it is."""
+
+
 def _weighed(doc: Document, rule: Rule, hit: Hit, review_confidence: float) -> Finding:
     """The rule's finding, as an error only when every value it rests on was read with trust.
 
@@ -41,8 +46,13 @@ def _weighed(doc: Document, rule: Rule, hit: Hit, review_confidence: float) -> F
     """
     finding = rule.finding(hit)
     doubt = ""
+    doubtful_rows = [i.seq for i in doc.indicators if i.needs_review]
     if rule.id in READING_RULES and doc.engine != "text":
         doubt = "the page may hold what was not read"
+    elif rule.id in TABLE_SUMS and doubtful_rows:
+        # Which rows a sum takes, and under which 一级, rests on every row's labels and figures.
+        doubt = "not trusted: " + ", ".join(f"row {seq}" for seq in doubtful_rows[:4]) + (
+            f" and {len(doubtful_rows) - 4} more rows" if len(doubtful_rows) > 4 else "") + " of the table in doubt"
     else:
         doubtful = [ref for ref in hit.cells if not _trusted(doc, ref, review_confidence)]
         if doubtful:

@@ -10,6 +10,8 @@ scoring rules run:
 - column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
   and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
   column has (`250` among `1.50`s is a lost point);
+- the money block: 全年预算数 and 全年执行数 the same on every line while an 执行率 is not 100 is
+  one column read twice;
 - structure: a row of the unit form has its 一级's 权重; a row with values has a 三级 name
   (except in the 投入管理 block, which has the form's note or nothing, and one row per 二级: a
   二级 label running on over later rows is a lost ruling).
@@ -26,7 +28,7 @@ from collections import Counter
 from decimal import Decimal
 
 from .forms.levels import LEVEL1, LEVEL2_TO_LEVEL1, level1_for
-from .records import Document, Indicator
+from .records import Document, FundingLine, Indicator
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LEVEL2 = set(LEVEL2_TO_LEVEL1)
@@ -48,7 +50,18 @@ def verify(doc: Document) -> Document:
             note = "; ".join(r for r in [ind.note, *reasons] if r)
             ind = ind.model_copy(update={"needs_review": True, "note": note})
         rows.append(ind)
-    return doc.model_copy(update={"indicators": rows})
+    return doc.model_copy(update={"indicators": rows, "funding": _checked_funding(doc)})
+
+
+def _checked_funding(doc: Document) -> list[FundingLine]:
+    """The money block, flagged when its 全年预算数 and 全年执行数 are the same figures on every
+    line while some 执行率 is not 100: one column's cells read under both headers."""
+    lines = doc.funding
+    known = [f for f in lines if f.budget and f.executed is not None]  # an empty line (0.00) has no rate to check
+    twins = len(known) >= 2 and all(f.budget == f.executed for f in known)
+    if not twins or not any(f.execution_rate is not None and f.execution_rate != 100 for f in known):
+        return lines
+    return [f.model_copy(update={"needs_review": True}) if f in known else f for f in lines]
 
 
 def _row_problems(

@@ -116,3 +116,26 @@ def test_a_header_label_and_its_value_in_one_cell_still_give_the_field():
                              Cell(page=1, row=0, col=2, text="实施单位某区某中心")), first_on_page=False)
     header = read_header([row], "project", FieldReader())
     assert (header.supervising_dept, header.unit_name) == ("某区某局", "某区某中心")
+
+
+def test_one_money_column_read_under_two_headers_is_flagged():
+    from pipeline.records import FundingLine
+
+    lines = [FundingLine(item=item, budget=D(v), executed=D(v), execution_rate=D(r))
+             for item, v, r in (("财政拨款", "2196657.46", "96.74"), ("其他资金", "76334.74", "96.84"))]
+    doc = _doc([_row(1, "数量指标", "2.50", "2.50")]).model_copy(update={"funding": lines})
+    assert all(f.needs_review for f in verify(doc).funding)
+    honest = [f.model_copy(update={"execution_rate": D("100.00")}) for f in lines]  # all spent: same figures, rightly
+    assert not any(f.needs_review for f in verify(doc.model_copy(update={"funding": honest})).funding)
+
+
+def test_a_group_sum_is_not_blamed_on_the_unit_while_a_row_label_is_in_doubt():
+    """A 满意度 row whose 二级 was misread lands in no group: 满意度's Σ分值 falls short, though
+    every row it holds is read well."""
+    rows = [_row(1, "数量指标", "50.00", "50.00", level1="产出指标"),
+            _row(2, "社会效益指标", "30.00", "30.00", level1="效益指标"),
+            _row(3, "服务对象满意度指标", "5.00", "5.00", level1="满意度指标"),
+            _row(4, "可持续影照满意度指", "5.00", "5.00", level1="效益指标")]
+    verdict = assess(verify(_doc(rows)), default_forms(), 0.9)
+    sums = [f for f in verdict.findings if f.rule_id in ("I1", "I3")]
+    assert sums and all(f.severity == "warning" and f.reading for f in sums)
