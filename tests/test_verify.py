@@ -139,3 +139,24 @@ def test_a_group_sum_is_not_blamed_on_the_unit_while_a_row_label_is_in_doubt():
     verdict = assess(verify(_doc(rows)), default_forms(), 0.9)
     sums = [f for f in verdict.findings if f.rule_id in ("I1", "I3")]
     assert sums and all(f.severity == "warning" and f.reading for f in sums)
+
+
+def test_a_block_cut_by_a_page_break_takes_its_label_from_the_part_that_prints_it():
+    """质量指标's first two rows end page 1 under an empty 二级 cell (the label is printed once,
+    on page 2): they are 质量指标 rows, not more rows of the 数量指标 block above."""
+    from pipeline.forms.fields import FieldReader
+    from pipeline.forms.indicators import read_indicator_table
+    from pipeline.forms.layout import Row
+    from pipeline.types import Cell
+
+    def row(page, *texts):
+        cells = tuple(Cell(page=page, row=0, col=k, text=t, engine="rapidocr") for k, t in enumerate(texts))
+        return Row(page=page, cells=cells, first_on_page=False)
+
+    rows = [row(1, "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分"),
+            row(1, "产出指标", "数量指标", "甲", "=1(个)", "1(个)", "2.00", "2.00"),
+            row(1, "产出指标", "", "乙", "=100.00(%)", "100.00(%)", "2.00", "2.00"),
+            row(1, "产出指标", "", "丙", "=100.00(%)", "100.00(%)", "2.00", "2.00"),
+            row(2, "产出指标", "质量指标", "丁", "=100.00(%)", "100.00(%)", "2.00", "2.00")]
+    table = read_indicator_table(rows, 0, "project", FieldReader())
+    assert [i.level2 for i in table.indicators] == ["数量指标", "质量指标", "质量指标", "质量指标"]

@@ -306,6 +306,25 @@ def _spread_notes(rows: list[Indicator]) -> list[Indicator]:
     return out
 
 
+def _labels_after_the_break(rows: list[Indicator], labels: dict[int, str]) -> dict[int, str]:
+    """二级 labels for the last rows of a page whose 二级 cell is empty, from the first row of the next page.
+
+    A block cut by a page break may carry its label on one part only. With merged cells, an empty
+    二级 cell is a cell of its own — not the block above, whose label would be repeated on every row
+    it spans — so when the next page opens with a label, the block is that one, continued.
+    """
+    out: dict[int, str] = {}
+    for k in range(len(rows) - 1):
+        here, following = rows[k], rows[k + 1]
+        if here.seq in labels or following.page == here.page or following.seq not in labels:
+            continue
+        j = k
+        while j >= 0 and rows[j].seq not in labels and rows[j].page == here.page:
+            out[rows[j].seq] = labels[following.seq]
+            j -= 1
+    return out
+
+
 def _assign_levels(
     rows: list[Indicator],
     level2_labels: list[tuple[int, str]],
@@ -320,8 +339,9 @@ def _assign_levels(
     first_label = level2_labels[0][1] if level2_labels else ""
     current = first_label
     current_l1 = ""
+    ahead = _labels_after_the_break(rows, labels) if with_spans else {}
     for ind in rows:
-        level2 = labels.get(ind.seq) or (ind.level2 if with_spans and ind.level2 else "") or current
+        level2 = labels.get(ind.seq) or ahead.get(ind.seq) or (ind.level2 if with_spans and ind.level2 else "") or current
         current = level2
         derived = level1_for(level2, form_type) if is_level2(level2) else ""
         explicit = explicit_level1.get(ind.seq, "")
