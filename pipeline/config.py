@@ -135,6 +135,10 @@ class ReadConfig(Section):
     ruling_min_in: float = Field(
         0.3, description="straight strokes longer than this (inches) are rulings, not text (一 of 12-pt text is ~0.15)"
     )
+    ruling_max_thickness_in: float = Field(
+        0.02, description="a long stroke left in a cell with at most this much ink per unit of length (inches) is a "
+        "ruling, not a glyph"
+    )
     inset_in: float = Field(0.02, description="crop this far (inches) inside a cell's box, clear of its rulings")
     trim_reach_in: float = Field(0.03, description="how far in from the crop's edge (inches) a leftover ruling is looked for")
     ruling_fill: float = Field(0.6, description="a row/column near the crop edge this full of ink is a ruling")

@@ -174,25 +174,35 @@ def glyph_ink(inside: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
     size: `=100.00(%)` read as `10.00%)`. A component counts as glyph ink when it is at least
     `min_glyph_in` tall or wide (a `-` or `一` is wide and flat), or when it lies in the rows of
     a glyph component (a decimal point, a comma): only the crop's extent changes, the engine
-    still sees every pixel inside it.
+    still sees every pixel inside it. A ruling left in the cell (long and thin) is not glyph ink.
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
-    if n <= 2:
+    if n <= 1:
         return inside
     size = max(2, round(cfg.min_glyph_in * dpi))
-    big = (stats[:, cv2.CC_STAT_WIDTH] >= size) | (stats[:, cv2.CC_STAT_HEIGHT] >= size)
+    widths, heights = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    big = (widths >= size) | (heights >= size)
+    # A ruling left in the cell (slanted on a photo, so the straight-stroke mask missed it) is
+    # longer than any glyph and thin: it would join every line of the cell into one band.
+    # Thin means few ink pixels per pixel of length: a line of glyphs run together is as long,
+    # but many times as dense.
+    long = max(size + 1, round(cfg.ruling_min_in * dpi))
+    length = np.maximum(widths, heights)
+    thin = stats[:, cv2.CC_STAT_AREA] <= length * max(2.0, cfg.ruling_max_thickness_in * dpi)
+    ruling = (length >= long) & thin
+    big &= ~ruling
     big[0] = False
     if not big[1:].any():
-        return inside
+        return inside & ~ruling[labels]
     rows = np.zeros(inside.shape[0] + 1, dtype=np.int32)
     for i in np.flatnonzero(big):
         top = stats[i, cv2.CC_STAT_TOP]
         rows[top] += 1
         rows[top + stats[i, cv2.CC_STAT_HEIGHT]] -= 1
     in_glyph_rows = np.cumsum(rows[:-1]) > 0
-    tops, heights = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_HEIGHT]
+    tops = stats[:, cv2.CC_STAT_TOP]
     keep = big.copy()
-    for i in np.flatnonzero(~big[1:]) + 1:
+    for i in np.flatnonzero(~big[1:] & ~ruling[1:]) + 1:
         keep[i] = bool(in_glyph_rows[tops[i] : tops[i] + heights[i]].all())
     return keep[labels]
 

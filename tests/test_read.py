@@ -105,6 +105,26 @@ def test_ruling_inside_the_box_is_not_a_line():
     assert len(lines) == 1 and lines[0].box.y0 > 120
 
 
+def test_a_slanted_ruling_down_a_tall_cell_does_not_join_its_lines():
+    """A photo's ruling runs at a slant, so the straight-stroke mask leaves it in the cell; it
+    joined 投入管理 / 指标 into one 200-px line the recognizer read as nothing."""
+    page = np.full((400, 500, 3), 255, np.uint8)
+    cv2.rectangle(page, (100, 50), (400, 350), (0, 0, 0), 2)
+    cv2.line(page, (108, 56), (140, 344), (0, 0, 0), 2)  # slanted ~6°, inside the box
+    write(page, "投入管理", 170, 150)
+    write(page, "指标", 170, 210)
+    lines = _lines(page, BBox(100, 50, 401, 351))
+    assert len(lines) == 2 and all(line.box.height < 60 for line in lines)
+
+
+def test_a_line_of_glyphs_run_together_is_text_not_a_ruling():
+    page = np.full((300, 600, 3), 255, np.uint8)
+    cv2.rectangle(page, (50, 50), (550, 250), (0, 0, 0), 2)
+    zigzag = np.array([(100 + 6 * k, 140 if k % 2 else 160) for k in range(60)], np.int32)
+    cv2.polylines(page, [zigzag], False, (0, 0, 0), 4)  # long and run together, but dense: blurred bold text
+    assert len(_lines(page, BBox(50, 50, 551, 251))) == 1
+
+
 def test_strokes_of_one_line_stay_one_line():
     page = np.full((300, 500, 3), 255, np.uint8)
     cv2.rectangle(page, (100, 50), (400, 250), (0, 0, 0), 2)
