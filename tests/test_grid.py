@@ -248,9 +248,11 @@ def degrade(
     perspective: float = 0.0,
     noise: float = 0.0,
     uneven: bool = False,
+    one_bit: bool = False,
     seed: int = 0,
 ) -> np.ndarray:
-    """Scan the page badly: seal, light falloff, rotation, perspective, border, noise, blur, JPEG."""
+    """Scan the page badly: seal, light falloff, rotation, perspective, border, noise, blur, JPEG,
+    and last, for a fax-like CCITT scan, every pixel to black or white (`one_bit`)."""
     rng = np.random.default_rng(seed)
     img = image.astype(np.float32)
     h, w = img.shape[:2]
@@ -279,6 +281,9 @@ def degrade(
     if jpeg:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if one_bit:
+        grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
+        out = cv2.cvtColor(np.where(grey > 150, 255, 0).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     return out
 
 
@@ -337,6 +342,8 @@ SCANS = {
     # border: each grid line has stretches below half coverage beside fully ruled ones.
     "very_faint_broken_border": ({"dpi": 150, "line_grey": 200, "broken": 0.3},
                                  {"jpeg": 50, "skew_deg": 2.2, "border": True, "noise": 4}),
+    "one_bit_skew_noise": ({"dpi": 200}, {"skew_deg": 1.0, "noise": 6, "one_bit": True, "seed": 3}),
+    "phone_photo_perspective": ({"dpi": 200}, {"perspective": 0.025, "jpeg": 60, "noise": 4, "uneven": True}),
     "everything": ({"dpi": 200, "line_grey": 150, "broken": 0.15},
                    {"skew_deg": 1.5, "jpeg": 40, "seal": True, "border": True, "perspective": 0.003,
                     "noise": 4, "uneven": True}),
