@@ -12,13 +12,14 @@ report page) needs full-page text detection: its lines' boxes give reading order
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
+import numpy as np
 
 from .config import Config
 from .grid import detect_grids
-from .ocr.base import OcrEngine
+from .ocr.base import LineResult, OcrEngine
 from .orientation import upright
 from .read import PageLines, fill_cells, page_lines
 from .types import BBox, Cell, PageImage, TableGrid
@@ -39,6 +40,7 @@ class PreparedPage:
     band: TableGrid | None
     lines: PageLines
     jpeg: bytes
+    second_look_below: float = 0.0  # lines read below this confidence are read a second time
 
 
 def prepare(image: PageImage, cfg: Config) -> PreparedPage:
@@ -51,7 +53,7 @@ def prepare(image: PageImage, cfg: Config) -> PreparedPage:
     # A page without a table is read by detection (`read`); it has no cells to cut.
     lines = page_lines(page, detected.ink, to_read, cfg.read) if to_read else PageLines([], [])
     ok, buf = cv2.imencode(".jpg", page.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"")
+    return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"", cfg.read.review_confidence)
 
 
 def _with_band(grids: list[TableGrid], band: TableGrid | None) -> list[TableGrid]:
@@ -66,12 +68,37 @@ def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
         text = _detected_text(page, engine)
         return [text] if text.cells else []
     crops = prepared.lines.crops
-    results = engine.recognize(crops) if crops else []
+    results = _second_look(engine, crops, engine.recognize(crops), prepared.second_look_below) if crops else []
     filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines, results, engine.name)
     if prepared.band is None:
         return filled
     head = _band_lines(page, filled[-1].cells[0], engine.name)
     return ([head] if head.cells else []) + filled[:-1]
+
+
+_SECOND_LOOK_STRETCH = 4 / 3  # another geometry of the line (for rapidocr: its width before the 0.75 narrowing)
+
+
+def _second_look(
+    engine: OcrEngine, crops: list[np.ndarray], results: list[LineResult], below: float
+) -> list[LineResult]:
+    """Lines read below `below` confidence, read again stretched wider; when both readings give the
+    same text, the line is as sure as the surer reading.
+
+    A doubtful glyph is doubtful in one geometry of the line; read at another width, the same
+    text again is evidence that it was read right. Readings that differ stay as first read, with
+    the first reading's doubt (the row is flagged for review).
+    """
+    doubtful = [i for i, r in enumerate(results) if r.text.strip() and r.confidence < below]
+    if not doubtful:
+        return results
+    wide = [cv2.resize(crops[i], (max(1, round(crops[i].shape[1] * _SECOND_LOOK_STRETCH)), crops[i].shape[0]),
+                       interpolation=cv2.INTER_CUBIC) for i in doubtful]
+    out = list(results)
+    for i, again in zip(doubtful, engine.recognize(wide), strict=True):
+        if again.text == results[i].text:
+            out[i] = replace(results[i], confidence=max(results[i].confidence, again.confidence))
+    return out
 
 
 def _title_band(page: PageImage, grids: list[TableGrid]) -> TableGrid | None:

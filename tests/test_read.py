@@ -265,3 +265,43 @@ def test_fixture_scan_accuracy_and_speed():
           f"({100 * totals['texts'][0] / totals['texts'][1]:.2f}%), {pages:.0f} pages, {wall / pages:.2f} s/page wall, "
           f"{cpu / pages:.2f} CPU s/page, peak RSS {rss:.0f} MB")
     print("\n".join(misses))
+
+
+class _WidthSensitiveEngine:
+    """Reads every line as `1.50`, unsure at its first width and sure once it is stretched wider —
+    except lines wider than 200 px, which it reads differently the second time."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.first_widths: dict[int, int] = {}
+        self.calls = 0
+
+    def recognize(self, crops: list[np.ndarray]) -> list[LineResult]:
+        self.calls += 1
+        if self.calls == 1:
+            return [LineResult("1.50", 0.6) for _ in crops]
+        return [LineResult("1.50" if c.shape[1] <= 270 else "1.30", 0.99) for c in crops]
+
+    def detect_lines(self, image: np.ndarray) -> list[BBox]:
+        return []
+
+
+def test_a_doubtful_line_read_again_the_same_is_sure_and_one_read_otherwise_stays_doubtful():
+    from pipeline.config import Config
+    from pipeline.scanpage import prepare, read
+
+    page = np.full((400, 700, 3), 255, np.uint8)
+    for y in (50, 200, 350):
+        cv2.line(page, (50, y), (650, y), (0, 0, 0), 2)
+    for x in (50, 350, 650):
+        cv2.line(page, (x, 50), (x, 350), (0, 0, 0), 2)
+    write(page, "1.50", 100, 110)  # a short line
+    write(page, "1.50 1.50 1.50 1.50", 60, 260)  # a wide one, read otherwise the second time
+    grids = read(prepare(PageImage(page=1, image=page, dpi=200.0), Config()), _WidthSensitiveEngine())
+    by_text = {c.text: c.confidence for g in grids for c in g.cells if c.text}
+    short = [c for g in grids for c in g.cells if c.bbox is not None and c.bbox.y0 < 100 and c.text]
+    wide = [c for g in grids for c in g.cells if c.bbox is not None and c.bbox.y0 > 150 and c.text]
+    assert by_text and short and wide
+    assert all(c.confidence == 0.99 for c in short)  # read the same twice: as sure as the surer reading
+    assert all(c.text == "1.50" and c.confidence == 0.6 for c in wide)  # read otherwise: first reading, still doubtful
