@@ -21,7 +21,8 @@ def assess(doc: Document, forms: FormsConfig, review_confidence: float) -> Docum
     if doc.status == "failed":
         return doc
     repaired = repair(doc, review_confidence, forms)
-    findings = [_weighed(repaired, rule, hit, review_confidence) for rule, hit in evaluate(repaired, forms)]
+    doubtful_rows = [i.seq for i in repaired.indicators if i.needs_review]
+    findings = [_weighed(repaired, rule, hit, review_confidence, doubtful_rows) for rule, hit in evaluate(repaired, forms)]
     return with_status(repaired.model_copy(update={"findings": findings}), review_confidence)
 
 
@@ -36,7 +37,7 @@ TABLE_SUMS = frozenset({"I1", "I2", "I3"})
 wrong 一级 by a misread label, breaks them wherever it is."""
 
 
-def _weighed(doc: Document, rule: Rule, hit: Hit, review_confidence: float) -> Finding:
+def _weighed(doc: Document, rule: Rule, hit: Hit, review_confidence: float, doubtful_rows: list[int]) -> Finding:
     """The rule's finding, as an error only when every value it rests on was read with trust.
 
     A sum that fails because one of its terms was misread (`250` for `2.50`) would blame the
@@ -46,7 +47,6 @@ def _weighed(doc: Document, rule: Rule, hit: Hit, review_confidence: float) -> F
     """
     finding = rule.finding(hit)
     doubt = ""
-    doubtful_rows = [i.seq for i in doc.indicators if i.needs_review]
     if rule.id in READING_RULES and doc.engine != "text":
         doubt = "the page may hold what was not read"
     elif rule.id in TABLE_SUMS and doubtful_rows:
@@ -115,14 +115,11 @@ def with_status(doc: Document, review_confidence: float) -> Document:
     flagged = sum(i.needs_review for i in doc.indicators) + sum(f.needs_review for f in doc.funding)
     repairs = sum(c.kind == "arithmetic" for c in doc.corrections)
     reasons = []
-    if errors:
-        ids = list(dict.fromkeys(f.rule_id for f in errors))
-        shown = ", ".join(ids[:MAX_IDS]) + (", …" if len(ids) > MAX_IDS else "")
-        reasons.append(f"{_count(len(errors), 'error')} ({shown})")
-    if doubts:
-        ids = list(dict.fromkeys(f.rule_id for f in doubts))
-        shown = ", ".join(ids[:MAX_IDS]) + (", …" if len(ids) > MAX_IDS else "")
-        reasons.append(f"{_count(len(doubts), 'reading doubt')} ({shown})")
+    for found, noun in ((errors, "error"), (doubts, "reading doubt")):
+        if found:
+            ids = list(dict.fromkeys(f.rule_id for f in found))
+            shown = ", ".join(ids[:MAX_IDS]) + (", …" if len(ids) > MAX_IDS else "")
+            reasons.append(f"{_count(len(found), noun)} ({shown})")
     if low:
         reasons.append(_count(low, "low-confidence cell"))
     if flagged:

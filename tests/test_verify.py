@@ -75,7 +75,7 @@ def test_garbled_closed_vocabulary_labels_snap_and_ambiguous_ones_do_not():
 def test_header_cells_ocr_garbled_take_their_columns_from_the_form_order():
     """A blurred photo's header: 年度指标值/全年完成值 run together, 分值 read `雅`, 得分 `粉分`,
     偏差… `解微`. The table is still found and every column placed."""
-    from pipeline.forms.indicators import HEADER_KEYS, HEADER_WORDS, complete_columns, is_header
+    from pipeline.forms.indicators import HEADER_KEYS, complete_columns, is_header
     from pipeline.forms.layout import Row, map_columns
     from pipeline.types import BBox, Cell
 
@@ -85,7 +85,7 @@ def test_header_cells_ocr_garbled_take_their_columns_from_the_form_order():
                   for k, (t, x0, x1) in enumerate(texts))
     header = Row(page=1, cells=cells, first_on_page=False, left=0)
     assert is_header(header)
-    cols = complete_columns(header, map_columns(header, HEADER_KEYS, HEADER_WORDS))
+    cols = complete_columns(header, map_columns(header, HEADER_KEYS))
     assert (cols["target"].x0, cols["target"].x1, cols["actual"].x0, cols["actual"].x1) == (400, 500, 500, 600)
     assert [cols[k].index for k in ("max_score", "score", "reason")] == [5, 6, 7]
 

@@ -34,18 +34,6 @@ HEADER_KEYS = {
     "score": r"^得分",
     "reason": r"偏差|原因",
 }
-# The headers as the forms print them, for a header OCR misread (see `map_columns`).
-HEADER_WORDS: dict[str, tuple[str, ...]] = {
-    "level1": ("一级指标",),
-    "weight": ("权重",),
-    "level2": ("二级指标",),
-    "level3": ("三级指标",),
-    "target": ("年度指标值",),
-    "actual": ("全年完成值", "实际完成值"),
-    "max_score": ("分值",),
-    "score": ("得分",),
-    "reason": ("偏差及原因分析", "偏差原因分析及改进措施"),
-}
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
 TOTAL = re.compile(r"^总分$|^合计$|^总计$")
 # `标总分`: the 一级 cell above ran into the 总分 label (a lost ruling). Taken as the 总分 row only
@@ -131,7 +119,7 @@ def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
 def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader
 ) -> IndicatorTable:
-    cols = complete_columns(rows[header_index], map_columns(rows[header_index], HEADER_KEYS, HEADER_WORDS))
+    cols = complete_columns(rows[header_index], map_columns(rows[header_index], HEADER_KEYS))
     if "weight" not in cols and form_type == "unit_overall":
         cols = _find_weight_column(rows, header_index, cols)
     known = [v for k, v in cols.items() if k != "reason"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from ..correct import correct
 from ..types import Cell, TableGrid
@@ -108,19 +107,10 @@ def find_row(rows: list[Row], pattern: str, start: int = 0) -> int | None:
     return None
 
 
-def map_columns(
-    row: Row, keys: dict[str, str], words: dict[str, tuple[str, ...]] | None = None
-) -> dict[str, Column]:
+def map_columns(row: Row, keys: dict[str, str]) -> dict[str, Column]:
     """The header column of each field whose header matches its regex; the leftmost match wins.
-
-    A field no header matched takes, from `words` (its header as the forms print it), the one
-    header cell left unmatched that is closest to one of its words: at least half the
-    characters in common, and closer than to any other field's words. OCR of a header slips on
-    one character (`权量` for `权重`, `一级指` for `一级指标`); without this, the whole column
-    (every 权重 of the form) was lost.
-    """
+    Columns a garbled header does not name are placed by `indicators.complete_columns`."""
     found: dict[str, Column] = {}
-    used: set[int] = set()
     for col in range(len(row.cells)):
         text = row.label(col)
         if not text:
@@ -128,27 +118,7 @@ def map_columns(
         for name, pattern in keys.items():
             if name not in found and re.search(pattern, text):
                 found[name] = column_at(row, col)
-                used.add(col)
-    if not words:
-        return found
-    for col in range(len(row.cells)):
-        text = row.label(col)
-        cell = row.cells[col]
-        if col in used or not text or len(text) > _MAX_HEADER_CHARS or any(cell is c for c in _cells(row, used)):
-            continue
-        scores = sorted(((_similarity(text, words[n]), n) for n in words), reverse=True)
-        (best, name), runner_up = scores[0], (scores[1][0] if len(scores) > 1 else 0.0)
-        if name not in found and best >= 0.5 and best > runner_up:
-            found[name] = column_at(row, col)
-            used.add(col)
     return found
-
-
-_MAX_HEADER_CHARS = 12
-
-
-def _cells(row: Row, cols: set[int]) -> list[Cell]:
-    return [c for i in cols if (c := row.cell(i)) is not None]
 
 
 def column_at(row: Row, col: int) -> Column:
@@ -158,6 +128,3 @@ def column_at(row: Row, col: int) -> Column:
         return Column(col, cell.bbox.x0, cell.bbox.x1, row.left)
     return Column(col)
 
-
-def _similarity(text: str, words: tuple[str, ...]) -> float:
-    return max(SequenceMatcher(None, text, w).ratio() for w in words)
