@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.records import Document
-from pipeline.scoring import truth_documents
+from tests.benchmark.scoring import truth_documents
 from tests.conftest import REPO
 
 FIXTURES = REPO / "fixtures"

@@ -16,7 +16,7 @@ import pypdfium2.raw as pdfium_c
 import pytest
 
 from pipeline.records import Document
-from pipeline.scoring import truth_documents
+from tests.benchmark.scoring import truth_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"

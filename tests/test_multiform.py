@@ -16,7 +16,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.export import write_records
 from pipeline.records import Document
-from pipeline.scoring import truth_documents
+from tests.benchmark.scoring import truth_documents
 from tests.batchfiles import read_csv
 from tests.conftest import REPO
 

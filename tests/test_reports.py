@@ -18,7 +18,7 @@ from pipeline.forms.narrative import Line, drop_furniture, page_lines, paragraph
 from pipeline.forms.report import read_facts
 from pipeline.records import Document, Fact, FundingLine, Header
 from pipeline.rules import cross_check
-from pipeline.scoring import truth_documents
+from tests.benchmark.scoring import truth_documents
 from pipeline.types import BBox, Cell, TableGrid
 from tests.conftest import REPO, seed
 

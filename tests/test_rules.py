@@ -26,7 +26,7 @@ from pipeline.rules import (
     default_forms,
     load_forms_config,
 )
-from pipeline.scoring import truth_documents
+from tests.benchmark.scoring import truth_documents
 from tests.conftest import REPO, seed
 
 D = Decimal

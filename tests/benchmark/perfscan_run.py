@@ -3,7 +3,7 @@
 Its per-page time comes from its own JSON log (`--json-log`): each document event carries the
 seconds its worker spent on it and its page count, so start-up is left out as it is for the
 peers. Its table for the shared accuracy measure is indicators.csv; its contract-level accuracy
-is `pipeline.scoring` on the whole output folder.
+is `tests.benchmark.scoring` on the whole output folder.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.scoring import score_output
+from tests.benchmark.scoring import score_output
 
 from .corpus import FIXTURES, REPO
 from .measure import Measured, offline_env, run_measured
@@ -78,7 +78,7 @@ def indicator_rows(out_dir: Path) -> dict[str, list[Row]]:
 
 
 def contract_share(out_dir: Path, names: list[str]) -> float | None:
-    """Share of every contract field scored by pipeline.scoring (header, funding, indicators,
+    """Share of every contract field scored by tests.benchmark.scoring (header, funding, indicators,
     totals) that is exactly right."""
     report = score_output(out_dir, FIXTURES / "truth", names)
     compared = report.numeric.compared + report.text.compared + report.other.compared

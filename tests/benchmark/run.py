@@ -49,7 +49,7 @@ How to read the tables:
   row of the system's output that holds that indicator. One rule for every system, whatever its
   output looks like; see `tests/benchmark/accuracy.py`.
 - **contract fields exact** (perfscan only): every field of the output contract that
-  `pipeline.scoring` compares with the truth (header, funding, indicators, totals).
+  `tests.benchmark.scoring` compares with the truth (header, funding, indicators, totals).
 - **perfscan median ÷ this**: how many times slower (>1) or faster (<1) perfscan is per page;
   in perfscan's row, against the fastest peer whose accuracy is within 5 points of perfscan's
   or better.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.records import Document, FundingLine, Header, Indicator, Totals
-from pipeline.scoring import edit_distance, main, score_output
+from tests.benchmark.scoring import edit_distance, main, score_output
 
 DOC_ID = "0123456789abcdef"
 IND_COLS = ["doc_id", "seq", "page", "level1", "level1_weight", "level2", "level3", "target", "target_op",

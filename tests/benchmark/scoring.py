@@ -1,7 +1,7 @@
 """Score an output folder against fixture truth: how much was found, how much is exactly right,
 and whether every wrong value was at least flagged for review.
 
-    python -m pipeline.scoring OUT_DIR [--truth fixtures/truth] [--names u000_scan p001_scan] [--json FILE]
+    python -m tests.benchmark.scoring OUT_DIR [--truth fixtures/truth] [--names u000_scan p001_scan] [--json FILE]
 
 Documents are matched by `doc_id` (the fixture PDF's sha256 prefix; `-2`, `-3` … for the later forms of
 a file that binds several, whose truth file holds the list of them), indicator rows by `seq`,
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .records import Document
+from pipeline.records import Document
 
 NUMERIC_INDICATOR = ("max_score", "score", "level1_weight", "target_value", "actual_value")
 TEXT_INDICATOR = ("level1", "level2", "level3", "target", "actual", "deviation_reason")
@@ -328,7 +328,7 @@ def truth_documents(path: Path) -> list[Document]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.scoring", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmark.scoring", description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="a perfscan output folder")
     parser.add_argument("--truth", type=Path, default=Path("fixtures/truth"), help="folder of truth JSON files")
     parser.add_argument("--names", nargs="+", help="score only these fixtures (truth file names without .json)")
