@@ -28,7 +28,7 @@ from .config import DEFAULT_CONFIG, Config
 from .export import page_image_name
 from .forms import FormRecords, build_form, split_forms
 from .forms.tables import read_tables
-from .gridspool import GridSpool
+from .scan.spool import GridSpool
 from .records import Document, Table
 from .rules import load_forms_config
 from .textinput import read_text_file, text_to_grids
@@ -181,7 +181,7 @@ def warm_up(cfg: Config) -> None:
     import numpy as np
 
     from .ocr.registry import get_engine
-    from .scanpage import prepare, read
+    from .scan.page import prepare, read
     from .types import PageImage
 
     page = np.full((400, 600, 3), 255, np.uint8)
@@ -204,7 +204,7 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     """
     from .imaging import open_document
     from .ocr.registry import get_engine
-    from .scanpage import PreparedPage, prepare, read
+    from .scan.page import PreparedPage, prepare, read
 
     sha = sha256 or file_sha256(path)
     jpegs: dict[int, bytes] = {}

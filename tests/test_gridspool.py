@@ -7,7 +7,7 @@ import tempfile
 
 from pipeline import document
 from pipeline.config import load_config
-from pipeline.gridspool import GridSpool
+from pipeline.scan.spool import GridSpool
 from pipeline.types import BBox, Cell, TableGrid
 from tests.benchmark.longdoc import build_long_pdf
 

@@ -6,8 +6,8 @@ import cv2
 import pytest
 
 from pipeline.config import Config, GridConfig
-from pipeline.grid import detect_grids
-from pipeline.orientation import upright
+from pipeline.scan.grid import detect_grids
+from pipeline.scan.orientation import upright
 from tests.test_grid import as_page, degrade, expected_structure, project_form, render_form, structure
 
 _TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}

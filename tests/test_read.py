@@ -17,9 +17,9 @@ from PIL import Image, ImageDraw, ImageFont
 from test_grid import as_page, degrade, project_form, render_form
 
 from pipeline.config import GridConfig, OcrConfig, ReadConfig
-from pipeline.grid import detect_grids, ink_image
+from pipeline.scan.grid import detect_grids, ink_image
 from pipeline.ocr import LineResult, get_engine
-from pipeline.read import cell_lines, fill_cells, page_lines, text_ink
+from pipeline.scan.read import cell_lines, fill_cells, page_lines, text_ink
 from pipeline.types import BBox, Cell, PageImage, TableGrid
 
 NUMERIC = set("0123456789.%")
@@ -289,7 +289,7 @@ class _WidthSensitiveEngine:
 
 def test_a_doubtful_line_read_again_the_same_is_sure_and_one_read_otherwise_stays_doubtful():
     from pipeline.config import Config
-    from pipeline.scanpage import prepare, read
+    from pipeline.scan.page import prepare, read
 
     page = np.full((400, 700, 3), 255, np.uint8)
     for y in (50, 200, 350):

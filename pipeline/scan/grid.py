@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .config import GridConfig
-from .types import BBox, Cell, PageImage, TableGrid
+from ..config import GridConfig
+from ..types import BBox, Cell, PageImage, TableGrid
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .config import Config
+from ..config import Config
 from .grid import detect_grids
-from .ocr.base import LineResult, OcrEngine
+from ..ocr.base import LineResult, OcrEngine
 from .orientation import upright
 from .read import PageLines, fill_cells, page_lines
-from .types import BBox, Cell, PageImage, TableGrid
+from ..types import BBox, Cell, PageImage, TableGrid
 
 _MIN_BAND_PX = 10  # a table starting this close to the top has no title band worth reading
 

@@ -19,7 +19,7 @@ import tempfile
 from types import TracebackType
 from typing import Self
 
-from .types import TableGrid
+from ..types import TableGrid
 
 
 class GridSpool:

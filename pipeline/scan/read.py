@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .config import ReadConfig
-from .ocr.base import LineResult
-from .types import BBox, Cell, PageImage, TableGrid
+from ..config import ReadConfig
+from ..ocr.base import LineResult
+from ..types import BBox, Cell, PageImage, TableGrid
 
 
 @dataclass(frozen=True)
