@@ -31,12 +31,12 @@ from .forms.tables import read_tables
 from .scan.spool import GridSpool
 from .records import Document, Table
 from .rules import load_forms_config
-from .textinput import read_text_file, text_to_grids
+from .ingest.textinput import read_text_file, text_to_grids
 from .types import Cell, TableGrid
 from .verify import verify
 
 if TYPE_CHECKING:
-    from .imaging import PageInfo
+    from .ingest.imaging import PageInfo
     from .ocr.base import OcrEngine
 
 
@@ -202,7 +202,7 @@ def process_file(path: Path, cfg: Config, page_images: PageImageSink | None = No
     they are returned in `ProcessedDocument.page_jpegs`. `page_count(n)` is told the number of pages
     once the file is open (a long document is given more time). `sha256`: as for `import_text`.
     """
-    from .imaging import open_document
+    from .ingest.imaging import open_document
     from .ocr.registry import get_engine
     from .scan.page import PreparedPage, prepare, read
 
@@ -271,7 +271,7 @@ def _text_page(path: Path, source, page: int) -> tuple[list[TableGrid], int]:
     how many tables."""
     import pypdfium2 as pdfium
 
-    from .textlayer import read_text_tables
+    from .ingest.textlayer import read_text_tables
 
     pdf = pdfium.PdfDocument(str(path))
     try:

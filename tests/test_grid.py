@@ -409,8 +409,8 @@ def test_fixture_scan_grids_match_their_digital_twins():
     import pypdfium2 as pdfium
 
     from pipeline.config import ImagingConfig
-    from pipeline.imaging import open_document
-    from pipeline.textlayer import read_text_tables
+    from pipeline.ingest.imaging import open_document
+    from pipeline.ingest.textlayer import read_text_tables
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     manifest = json.loads((fixtures / "manifest.json").read_text(encoding="utf-8"))

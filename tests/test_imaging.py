@@ -18,7 +18,7 @@ from reportlab.pdfgen import canvas
 
 from pipeline.config import ImagingConfig
 from pipeline.errors import InputTooLarge, UnreadableInput
-from pipeline.imaging import open_document
+from pipeline.ingest.imaging import open_document
 from pipeline.workers import _heap_trimmer
 from tests.benchmark.corpus import manifest
 from tests.benchmark.longdoc import build_long_pdf

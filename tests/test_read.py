@@ -228,7 +228,7 @@ def test_fixture_scan_accuracy_and_speed():
     import time
 
     from pipeline.config import ImagingConfig
-    from pipeline.imaging import open_document
+    from pipeline.ingest.imaging import open_document
 
     engine_name = os.environ["PERFSCAN_SCAN_BENCH"]
     engine = get_engine(engine_name, OcrConfig())

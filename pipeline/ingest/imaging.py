@@ -29,9 +29,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .config import ImagingConfig
-from .errors import InputTooLarge, UnreadableInput
-from .types import PageImage
+from ..config import ImagingConfig
+from ..errors import InputTooLarge, UnreadableInput
+from ..types import PageImage
 
 PageKind = Literal["text", "scan", "untrusted_text"]
 

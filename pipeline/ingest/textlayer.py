@@ -12,8 +12,8 @@ import logging
 import warnings
 from pathlib import Path
 
-from .errors import UnreadableInput
-from .types import BBox, Cell, TableGrid
+from ..errors import UnreadableInput
+from ..types import BBox, Cell, TableGrid
 
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UnreadableInput
-from .types import Cell, TableGrid
+from ..errors import UnreadableInput
+from ..types import Cell, TableGrid
 
 MAX_TEXT_BYTES = 20_000_000
 
