@@ -668,7 +668,7 @@ class _Batch:
         """
         if self._outputs_current():
             return []
-        from .assess import add_findings
+        from .checks.assess import add_findings
         from .review import write_review
         from .rules import cross_check, load_forms_config
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .assess import assess
+from .checks.assess import assess
 from .config import DEFAULT_CONFIG, Config
 from .export import page_image_name
 from .forms import FormRecords, build_form, split_forms
@@ -33,7 +33,7 @@ from .records import Document, Table
 from .rules import load_forms_config
 from .ingest.textinput import read_text_file, text_to_grids
 from .types import Cell, TableGrid
-from .verify import verify
+from .checks.verify import verify
 
 if TYPE_CHECKING:
     from .ingest.imaging import PageInfo

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.assess import add_findings, assess, with_status
+from pipeline.checks.assess import add_findings, assess, with_status
 from pipeline.records import Document, Finding, Provenance, Totals
-from pipeline.repair import plausible_values, repair
+from pipeline.checks.repair import plausible_values, repair
 from pipeline.rules import Ref, check, default_forms, value_of
 from tests.test_rules import project_doc, set_line, set_row, unit_doc
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline.assess import assess
+from pipeline.checks.assess import assess
 from pipeline.records import Correction, Document, Provenance
 from pipeline.review import collect, write_review
 from pipeline.rules import Ref, default_forms

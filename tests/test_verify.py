@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from pipeline.assess import assess
+from pipeline.checks.assess import assess
 from pipeline.forms.levels import LEVEL1, LEVEL2, snap
 from pipeline.records import Document, Header, Indicator, Provenance
 from pipeline.rules import default_forms
-from pipeline.verify import verify
+from pipeline.checks.verify import verify
 
 
 def _row(seq: int, level2: str, max_score: str, score: str, **kw) -> Indicator:

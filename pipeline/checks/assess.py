@@ -9,9 +9,9 @@ a reviewer where to start.
 
 from __future__ import annotations
 
-from .records import Document, Finding
+from ..records import Document, Finding
 from .repair import repair
-from .rules import FormsConfig, Hit, Ref, Rule, evaluate, provenance_of, value_of
+from ..rules import FormsConfig, Hit, Ref, Rule, evaluate, provenance_of, value_of
 
 MAX_IDS = 6
 

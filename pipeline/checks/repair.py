@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from .records import Correction, Document
-from .rules import FormsConfig, Hit, Ref, Rule, default_forms, evaluate, provenance_of, value_of
+from ..records import Correction, Document
+from ..rules import FormsConfig, Hit, Ref, Rule, default_forms, evaluate, provenance_of, value_of
 
 TRIGGERS = ("F1", "F2", "F3", "P1", "P2", "P3", "I1", "I2", "I3")
 """Sum and rate rules: a failure of one of these is what a repair may explain."""

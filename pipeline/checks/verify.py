@@ -27,8 +27,8 @@ import re
 from collections import Counter
 from decimal import Decimal
 
-from .forms.levels import LEVEL1, LEVEL2_TO_LEVEL1, level1_for
-from .records import Document, FundingLine, Indicator
+from ..forms.levels import LEVEL1, LEVEL2_TO_LEVEL1, level1_for
+from ..records import Document, FundingLine, Indicator
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LEVEL2 = set(LEVEL2_TO_LEVEL1)
