@@ -670,7 +670,8 @@ class _Batch:
             return []
         from .checks.assess import add_findings
         from .review import write_review
-        from .rules import cross_check, load_forms_config
+        from .checks.cross import cross_check
+        from .forms.catalog import load_catalogue as load_forms_config
 
         review_confidence = self.cfg.read.review_confidence
         docs, damaged = load_records(self.out_dir)

@@ -30,7 +30,7 @@ from .forms import FormRecords, build_form, split_forms
 from .forms.tables import read_tables
 from .scan.spool import GridSpool
 from .records import Document, Table
-from .rules import load_forms_config
+from .forms.catalog import load_catalogue
 from .ingest.textinput import read_text_file, text_to_grids
 from .types import Cell, TableGrid
 from .checks.verify import verify
@@ -126,7 +126,7 @@ def finish(doc: Document, cfg: Config, seen: str = "") -> Document:
     is not a form is `skipped`, its message saying what its pages held (`seen`)."""
     if doc.header.form_type == "unknown":
         return doc.model_copy(update={"status": "skipped", "message": f"not a form perfscan knows: {seen}"})
-    forms = load_forms_config(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
+    forms = load_catalogue(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
     doc = verify(flag_low_confidence(doc, cfg.read.review_confidence))
     return assess(doc, forms, cfg.read.review_confidence)
 

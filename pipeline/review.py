@@ -33,7 +33,7 @@ from .config import ReadConfig
 from .export import atomic_write
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
 from .records import Correction, Document, Finding, Provenance
-from .rules import Ref, provenance_of, value_of
+from .checks.cells import Ref, provenance_of, value_of
 
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
 CROP_PAD = 6

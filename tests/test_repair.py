@@ -15,7 +15,9 @@ import pytest
 from pipeline.checks.assess import add_findings, assess, with_status
 from pipeline.records import Document, Finding, Provenance, Totals
 from pipeline.checks.repair import plausible_values, repair
-from pipeline.rules import Ref, check, default_forms, value_of
+from pipeline.checks.cells import Ref, value_of
+from pipeline.checks.registry import check
+from pipeline.forms.catalog import default_catalogue
 from tests.test_rules import project_doc, set_line, set_row, unit_doc
 
 D = Decimal
@@ -60,7 +62,7 @@ SLIPS: list[tuple[str, Callable[[], Document], Ref, str]] = [
 def test_reading_slip_in_a_sum_is_repaired_and_flagged(name, build, ref, slip):
     truth = build()
     planted = misread(truth, ref, slip)
-    assert any(f.severity == "error" for f in check(planted, default_forms())), "the slip must break a rule"
+    assert any(f.severity == "error" for f in check(planted, default_catalogue())), "the slip must break a rule"
     fixed = repair(planted, THRESHOLD)
     assert value_of(fixed, ref) == value_of(truth, ref)
     (correction,) = [c for c in fixed.corrections if c.kind == "arithmetic"]
@@ -71,9 +73,9 @@ def test_reading_slip_in_a_sum_is_repaired_and_flagged(name, build, ref, slip):
         assert row.needs_review and "arithmetic" in row.note
     if ref.part == FUND:
         assert next(f for f in fixed.funding if f.item == ref.key).needs_review
-    assert [f for f in check(fixed, default_forms()) if f.severity == "error"] == []
+    assert [f for f in check(fixed, default_catalogue()) if f.severity == "error"] == []
     assert value_of(planted, ref) == D(slip)  # the input is a value: not changed
-    verdict = assess(planted, default_forms(), THRESHOLD)
+    verdict = assess(planted, default_catalogue(), THRESHOLD)
     assert verdict.status == "needs_review" and "1 arithmetic repair" in verdict.message
 
 
@@ -93,7 +95,7 @@ def test_two_cells_that_could_explain_the_sum_are_left_alone():
     doc = misread(doc, Ref(FUND, "当年财政拨款", "initial_budget"), "458.80")
     fixed = repair(doc, THRESHOLD)
     assert fixed == doc
-    assert "P1" in {f.rule_id for f in check(fixed, default_forms())}
+    assert "P1" in {f.rule_id for f in check(fixed, default_catalogue())}
 
 
 def test_row_or_total_both_fitting_is_ambiguous():
@@ -117,7 +119,7 @@ def test_the_explanation_of_more_failures_wins():
 def test_confident_values_are_never_changed():
     doc = set_line(unit_doc(), "基本支出", budget=D("16712470.00"))  # text route: confidence 1
     assert repair(doc, THRESHOLD) == doc
-    assert assess(doc, default_forms(), THRESHOLD).status == "needs_review"
+    assert assess(doc, default_catalogue(), THRESHOLD).status == "needs_review"
 
 
 def test_two_slips_in_one_sum_are_not_guessed():
@@ -161,14 +163,14 @@ def test_plausible_values_are_one_slip_away():
 # --- verdict ---------------------------------------------------------------------------------------------
 
 def test_consistent_document_is_ok():
-    doc = assess(unit_doc(), default_forms(), THRESHOLD)
+    doc = assess(unit_doc(), default_catalogue(), THRESHOLD)
     assert doc.status == "ok" and doc.message == "" and doc.n_errors == 0 and doc.n_warnings > 0
 
 
 def test_errors_and_uncertain_cells_say_why():
     doc = set_row(unit_doc(), 8, score=D("1.50"))
     doc = misread(doc, Ref(IND, 9, "score"), "1.00", confidence=0.5)
-    verdict = assess(doc, default_forms(), THRESHOLD)
+    verdict = assess(doc, default_catalogue(), THRESHOLD)
     assert verdict.status == "needs_review"
     # I4 rests on trusted cells; I2's sum has the doubtful 得分 among its terms: a reading doubt, not an error
     assert verdict.message.startswith("1 error (I4); 1 reading doubt (I2)") and "1 low-confidence cell" in verdict.message
@@ -176,18 +178,18 @@ def test_errors_and_uncertain_cells_say_why():
 
 def test_failed_documents_are_left_alone():
     failed = unit_doc().model_copy(update={"status": "failed", "message": "unreadable"})
-    assert assess(failed, default_forms(), THRESHOLD) == failed
+    assert assess(failed, default_catalogue(), THRESHOLD) == failed
 
 
 def test_report_facts_are_checked():
     from tests.test_rules import report_doc, set_fact
 
-    verdict = assess(set_fact(report_doc(), "public_expenditure", "14.98"), default_forms(), THRESHOLD)
+    verdict = assess(set_fact(report_doc(), "public_expenditure", "14.98"), default_catalogue(), THRESHOLD)
     assert verdict.status == "needs_review" and "X8" in verdict.message
 
 
 def test_cross_findings_update_the_status():
-    doc = assess(unit_doc(), default_forms(), THRESHOLD)
+    doc = assess(unit_doc(), default_catalogue(), THRESHOLD)
     extra = Finding(rule_id="X3", severity="error", field="funding.基本支出.budget", message="report disagrees")
     after = add_findings(doc, [extra], THRESHOLD)
     assert after.status == "needs_review" and after.message == "1 error (X3)"

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw
 from pipeline.checks.assess import assess
 from pipeline.records import Correction, Document, Provenance
 from pipeline.review import collect, write_review
-from pipeline.rules import Ref, default_forms
+from pipeline.checks.cells import Ref
+from pipeline.forms.catalog import default_catalogue
 from tests.test_rules import set_row, unit_doc
 
 D = Decimal
@@ -54,7 +55,7 @@ def scanned_doc(out: Path) -> Document:
     slip = Provenance(page=1, bbox=box(12, 4), raw="8. 00", confidence=0.41, engine="test")
     doc = set_row(doc, 12, score=D("8.00"), provenance={**doc.indicators[11].provenance, "score": slip})
     doc = set_row(doc, 20, deviation_reason='<script>alert("x")</script>')
-    return assess(doc, default_forms(), THRESHOLD)
+    return assess(doc, default_catalogue(), THRESHOLD)
 
 
 def test_flagged_cells_findings_and_corrections(tmp_path):
@@ -77,8 +78,8 @@ def test_pages_are_written_and_escaped(tmp_path):
     doc = scanned_doc(tmp_path)
     text_doc = unit_doc().model_copy(update={"doc_id": "ffee000011112222"})
     bad = set_row(unit_doc(), 8, score=D("9")).model_copy(update={"doc_id": "0123456789abcdef"})
-    bad = assess(bad, default_forms(), THRESHOLD)
-    write_review(tmp_path, [doc, assess(text_doc, default_forms(), THRESHOLD), bad])
+    bad = assess(bad, default_catalogue(), THRESHOLD)
+    write_review(tmp_path, [doc, assess(text_doc, default_catalogue(), THRESHOLD), bad])
     review = tmp_path / "review"
     assert sorted(p.name for p in review.iterdir()) == [
         "00aa11bb22cc33dd-p1.html", "00aa11bb22cc33dd.html", "0123456789abcdef.html", "ffee000011112222.html",

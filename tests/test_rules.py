@@ -12,20 +12,14 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from pipeline.records import Document, Fact, FundingLine, Header, Indicator, Totals
-from pipeline.rules import (
-    REGISTRY,
-    SEVERITY_OF_BASIS,
-    Ref,
-    check,
-    cross_check,
-    default_forms,
-    load_forms_config,
-)
+from pipeline.checks.cells import Ref
+from pipeline.checks.cross import cross_check
+from pipeline.checks.registry import REGISTRY, SEVERITY_OF_BASIS, check
+from pipeline.forms.catalog import default_catalogue, load_catalogue
 from tests.benchmark.scoring import truth_documents
 from tests.conftest import REPO, seed
 
@@ -156,7 +150,7 @@ def report_doc() -> Document:
 # --- helpers ----------------------------------------------------------------------------------------
 
 def errors(doc: Document) -> list[str]:
-    return [f.rule_id for f in check(doc, default_forms()) if f.severity == "error"]
+    return [f.rule_id for f in check(doc, default_catalogue()) if f.severity == "error"]
 
 
 def set_row(doc: Document, seq: int, **update) -> Document:
@@ -178,14 +172,19 @@ def set_fact(doc: Document, key: str, value: str) -> Document:
 
 def test_registry_ids_severities_and_config():
     expected = {"H1", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7", *(f"I{k}" for k in range(1, 14)),
-                "G1", *(f"S{k}" for k in range(1, 7)), "X6", "X7", "X8", "X9"}
-    assert set(REGISTRY) == expected
+                "G1", *(f"S{k}" for k in range(1, 7)), *(f"X{k}" for k in range(10))}
+    assert set(REGISTRY) == expected  # every id findings.csv can hold, the cross-document X0–X5 included
     for rule in REGISTRY.values():
         assert rule.severity == SEVERITY_OF_BASIS[rule.basis]
-        assert rule.title
+        assert rule.fn is None or rule.fn.__doc__  # a per-document rule says what it checks
+    assert {r.id for r in REGISTRY.values() if r.fn is None} == {f"X{k}" for k in range(6)}
+    assert REGISTRY["X0"].severity == "warning" and REGISTRY["X1"].severity == "error"
+    catalogue = default_catalogue()
+    for rule_id in catalogue.unrecognised_rules + [r for spec in catalogue.forms.values() for r in spec.rules]:
+        assert REGISTRY[rule_id].fn is not None, rule_id  # the catalogue names only registered document rules
     assert REGISTRY["I6"].severity == REGISTRY["I13"].severity == "warning"  # [MEMORY] rules only warn
     assert REGISTRY["I8"].severity == REGISTRY["F1"].severity == "error"
-    forms = load_forms_config(REPO / "configs" / "forms.yaml")
+    forms = load_catalogue(REPO / "configs" / "forms.yaml")
     assert sum(g.weight for g in forms.forms["unit_overall"].level1_groups) == 100
     assert sum(forms.forms["unit_overall"].input_template.level2.values()) == 30
 
@@ -196,7 +195,7 @@ def test_bad_forms_config_is_a_usage_error(tmp_path):
     bad = tmp_path / "forms.yaml"
     bad.write_text("grades: 3\n", encoding="utf-8")
     with pytest.raises(UsageError):
-        load_forms_config(bad)
+        load_catalogue(bad)
 
 
 # --- consistent documents -------------------------------------------------------------------------
@@ -207,13 +206,13 @@ def test_consistent_documents_have_no_errors(build):
 
 
 def test_consistent_project_has_no_findings_at_all():
-    assert check(project_doc(), default_forms()) == []
+    assert check(project_doc(), default_catalogue()) == []
 
 
 def test_input_is_not_mutated():
     doc = unit_doc()
     before = doc.model_dump()
-    check(set_row(doc, 3, score=D("9")), default_forms())
+    check(set_row(doc, 3, score=D("9")), default_catalogue())
     assert doc.model_dump() == before
 
 
@@ -284,8 +283,8 @@ PLANTS: list[tuple[str, Callable[[], Document], Callable[[Document], Document], 
 
 @pytest.mark.parametrize("name,build,plant,expected", PLANTS, ids=[p[0] for p in PLANTS])
 def test_planted_violation_is_found(name, build, plant, expected):
-    clean = {f.rule_id for f in check(build(), default_forms())}
-    findings = check(plant(build()), default_forms())
+    clean = {f.rule_id for f in check(build(), default_catalogue())}
+    findings = check(plant(build()), default_catalogue())
     found = {f.rule_id for f in findings}
     assert expected <= found, f"{name}: expected {expected}, found {found}"
     for f in findings:
@@ -300,15 +299,15 @@ def test_planted_violations_found_count():
     """The figure quoted in the report: every planted violation is found by its rule."""
     found = 0
     for _name, build, plant, expected in PLANTS:
-        found += expected <= {f.rule_id for f in check(plant(build()), default_forms())}
+        found += expected <= {f.rule_id for f in check(plant(build()), default_catalogue())}
     assert found == len(PLANTS) >= 12
 
 
 def test_findings_point_at_their_cell():
     doc = set_row(unit_doc(), 8, score=D("1.50"))
-    (i4,) = [f for f in check(doc, default_forms()) if f.rule_id == "I4"]
+    (i4,) = [f for f in check(doc, default_catalogue()) if f.rule_id == "I4"]
     assert (i4.seq, i4.field, i4.expected, i4.observed) == (8, "score", "0 – 1.00", "1.50")
-    (f1,) = [f for f in check(set_line(unit_doc(), "项目支出", execution_rate=D("98.81")), default_forms())
+    (f1,) = [f for f in check(set_line(unit_doc(), "项目支出", execution_rate=D("98.81")), default_catalogue())
              if f.rule_id == "F1"]
     assert f1.field == "funding.项目支出.execution_rate" and f1.expected.startswith("99.81")
     assert Ref.parse(None, f1.field) == Ref("funding", "项目支出", "execution_rate")
@@ -382,7 +381,7 @@ def test_seed_000_has_no_errors():
 
 
 def test_seed_004_reports_its_real_artefacts_and_nothing_else():
-    findings = check(seed_document("004"), default_forms())
+    findings = check(seed_document("004"), default_catalogue())
     assert Counter(f.rule_id for f in findings) == Counter({"I1": 1, "I3": 2, "S2": 1, "S4": 1, "S1": 10})
     # the ten 效益 rows whose 一级 label (and so its 权重) the extraction lost are flagged for it
     assert all("权重 not read" in f.observed for f in findings if f.rule_id == "S1")
@@ -397,7 +396,7 @@ def test_seed_004_reports_its_real_artefacts_and_nothing_else():
 
 def test_seed_001_page1_funding_passes_and_deviations_are_explained():
     doc = seed_document("001")
-    findings = check(doc, default_forms())
+    findings = check(doc, default_catalogue())
     ids = {f.rule_id for f in findings}
     assert not ids & {"P1", "P2", "P3", "P5", "I4", "I8"}     # money block holds; every 得分 < 分值 has a reason
     short = [i for i in doc.indicators if i.score is not None and i.max_score and i.score < i.max_score]
@@ -438,4 +437,4 @@ def test_fixture_truth(name, consistent):
 
 def test_zero_incident_target_is_not_vacuous():
     doc = set_row(unit_doc(), 33, target="0发生", target_value=D("0"), target_unit="发生")
-    assert "I12" not in {f.rule_id for f in check(doc, default_forms()) if f.seq == 33}
+    assert "I12" not in {f.rule_id for f in check(doc, default_catalogue()) if f.seq == 33}

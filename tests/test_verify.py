@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from pipeline.checks.assess import assess
 from pipeline.forms.levels import LEVEL1, LEVEL2, snap
 from pipeline.records import Document, Header, Indicator, Provenance
-from pipeline.rules import default_forms
+from pipeline.forms.catalog import default_catalogue
 from pipeline.checks.verify import verify
 
 
@@ -57,7 +57,7 @@ def test_labels_outside_the_vocabulary_or_hierarchy_are_flagged():
 def test_a_sum_broken_by_a_flagged_row_is_a_reading_doubt_not_the_units_error():
     rows = [_row(k, "数量指标", "2.50", "2.50") for k in range(1, 6)]
     rows[2] = _row(3, "数量指标", "250", "2.50")
-    verdict = assess(verify(_doc(rows)), default_forms(), 0.9)
+    verdict = assess(verify(_doc(rows)), default_catalogue(), 0.9)
     sums = [f for f in verdict.findings if f.rule_id == "I1" or (f.rule_id == "I3" and "产出指标" in f.message)]
     assert sums and all(f.severity == "warning" and f.reading and "row 3" in f.message for f in sums)
     assert verdict.status == "needs_review"
@@ -136,7 +136,7 @@ def test_a_group_sum_is_not_blamed_on_the_unit_while_a_row_label_is_in_doubt():
             _row(2, "社会效益指标", "30.00", "30.00", level1="效益指标"),
             _row(3, "服务对象满意度指标", "5.00", "5.00", level1="满意度指标"),
             _row(4, "可持续影照满意度指", "5.00", "5.00", level1="效益指标")]
-    verdict = assess(verify(_doc(rows)), default_forms(), 0.9)
+    verdict = assess(verify(_doc(rows)), default_catalogue(), 0.9)
     sums = [f for f in verdict.findings if f.rule_id in ("I1", "I3")]
     assert sums and all(f.severity == "warning" and f.reading for f in sums)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from ..records import Document, Finding
 from .repair import repair
-from ..rules import FormsConfig, Hit, Ref, Rule, evaluate, provenance_of, value_of
+from ..forms.catalog import Catalogue
+from .cells import Ref, provenance_of, value_of
+from .registry import Hit, Rule, evaluate
 
 MAX_IDS = 6
 
 
-def assess(doc: Document, forms: FormsConfig, review_confidence: float) -> Document:
+def assess(doc: Document, forms: Catalogue, review_confidence: float) -> Document:
     """Repair, then check, then status and message (the input is not changed)."""
     if doc.status == "failed":
         return doc

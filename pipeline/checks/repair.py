@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ..records import Correction, Document
-from ..rules import FormsConfig, Hit, Ref, Rule, default_forms, evaluate, provenance_of, value_of
+from ..forms.catalog import Catalogue, default_catalogue
+from .cells import Ref, provenance_of, value_of
+from .registry import Hit, Rule, evaluate
 
 TRIGGERS = ("F1", "F2", "F3", "P1", "P2", "P3", "I1", "I2", "I3")
 """Sum and rate rules: a failure of one of these is what a repair may explain."""
@@ -35,13 +37,13 @@ class Fix:
     evidence: float
 
 
-def repair(doc: Document, review_confidence: float, forms: FormsConfig | None = None) -> Document:
+def repair(doc: Document, review_confidence: float, forms: Catalogue | None = None) -> Document:
     """A copy of `doc` with every unambiguous arithmetic repair applied (the input is not changed).
 
     Repairs are applied one at a time, each found afresh on the document the previous one left, so
     that two repairs never rely on each other's unrepaired values.
     """
-    forms = forms or default_forms()
+    forms = forms or default_catalogue()
     for _ in range(len(doc.indicators) + len(doc.funding) + 2):
         fix = _next_fix(doc, forms, review_confidence)
         if fix is None:
@@ -50,7 +52,7 @@ def repair(doc: Document, review_confidence: float, forms: FormsConfig | None = 
     return doc
 
 
-def _failures(doc: Document, forms: FormsConfig) -> dict[Failure, tuple[Rule, Hit]]:
+def _failures(doc: Document, forms: Catalogue) -> dict[Failure, tuple[Rule, Hit]]:
     return {(rule.id, hit.identity): (rule, hit) for rule, hit in evaluate(doc, forms, GUARDS)}
 
 
@@ -104,7 +106,7 @@ def _suspects(doc: Document, failing: list[Hit], threshold: float) -> dict[Ref, 
     return {ref: values for ref, values in candidates.items() if values}
 
 
-def _next_fix(doc: Document, forms: FormsConfig, threshold: float) -> Fix | None:
+def _next_fix(doc: Document, forms: Catalogue, threshold: float) -> Fix | None:
     before = _failures(doc, forms)
     failing = [hit for (rule_id, _), (_, hit) in before.items() if rule_id in TRIGGERS]
     if not failing:
