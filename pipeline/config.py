@@ -153,7 +153,7 @@ class ReadConfig(Section):
 
 
 class RulesConfig(Section):
-    forms_file: str = Field("forms.yaml", description="per-form weights and templates, in configs/")
+    forms_file: str = Field("forms.yaml", description="the form catalogue: a file in configs/, or a path of your own")
 
 
 class BatchConfig(Section):

@@ -29,8 +29,8 @@ from .export import page_image_name
 from .forms import FormRecords, build_form, split_forms
 from .forms.tables import read_tables
 from .scan.spool import GridSpool
-from .records import Document, Table
-from .forms.catalog import load_catalogue
+from .records import UNKNOWN, Document, Table
+from .forms.catalog import Catalogue, load_catalogue
 from .ingest.textinput import read_text_file, text_to_grids
 from .types import Cell, TableGrid
 from .checks.verify import verify
@@ -121,30 +121,35 @@ def flag_low_confidence(doc: Document, threshold: float) -> Document:
     return doc.model_copy(update={"indicators": indicators, "funding": funding})
 
 
-def finish(doc: Document, cfg: Config, seen: str = "") -> Document:
+def catalogue_of(cfg: Config) -> Catalogue:
+    """The form catalogue `rules.forms_file` names: a file in configs/, or a path of the user's own."""
+    return load_catalogue(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
+
+
+def finish(doc: Document, cfg: Config, catalogue: Catalogue, seen: str = "") -> Document:
     """Checks and status: every document, whatever its route, leaves through here. A document that
     is not a form is `skipped`, its message saying what its pages held (`seen`)."""
-    if doc.header.form_type == "unknown":
+    if doc.header.form_type == UNKNOWN:
         return doc.model_copy(update={"status": "skipped", "message": f"not a form perfscan knows: {seen}"})
-    forms = load_catalogue(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
-    doc = verify(flag_low_confidence(doc, cfg.read.review_confidence))
-    return assess(doc, forms, cfg.read.review_confidence)
+    doc = verify(flag_low_confidence(doc, cfg.read.review_confidence), catalogue)
+    return assess(doc, catalogue, cfg.read.review_confidence)
 
 
 def _documents(path: Path, sha: str, grids: list[TableGrid], ruled: list[TableGrid], n_pages: int,
                engines: dict[int, str], cfg: Config) -> list[Document]:
     """The file's forms, each built from its own pages' grids and checked on its own. A form runs
     from the page its title or header block is on to the page before the next form's."""
-    groups = split_forms(grids) or [[]]
+    catalogue = catalogue_of(cfg)
+    groups = split_forms(grids, catalogue) or [[]]
     firsts = [1] + [group[0].page for group in groups[1:]]
     lasts = [first - 1 for first in firsts[1:]] + [max(n_pages, firsts[-1])]
     docs = []
     for index, (group, first, last) in enumerate(zip(groups, firsts, lasts, strict=True), start=1):
         tables = read_tables([t for t in ruled if first <= t.page <= last], cfg.read.review_confidence)
         used = {engines[p] for p in range(first, last + 1) if p in engines}
-        form = _Form(build_form(group), first, last, tables, "+".join(sorted(used)) or "text",
+        form = _Form(build_form(group, catalogue), first, last, tables, "+".join(sorted(used)) or "text",
                      _seen(group, tables, last - first + 1))
-        docs.append(finish(_document(path, sha, index, form), cfg, form.seen))
+        docs.append(finish(_document(path, sha, index, form), cfg, catalogue, form.seen))
     return docs
 
 

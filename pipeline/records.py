@@ -12,7 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FormType = Literal["unit_overall", "project", "report", "unknown"]
+FormType = str
+"""A form type of the catalogue (`configs/forms.yaml`: documents.csv's `form_type`), or `UNKNOWN`."""
+UNKNOWN: FormType = "unknown"
+"""The form type of a document that is no form the catalogue knows."""
 # `skipped`: read, but not a form this tool knows (its tables are still kept); `failed`: could not be read.
 Status = Literal["ok", "needs_review", "skipped", "failed"]
 Severity = Literal["error", "warning", "info"]
@@ -33,7 +36,7 @@ class Provenance(Record):
 
 
 class Header(Record):
-    form_type: FormType = "unknown"
+    form_type: FormType = UNKNOWN
     year: int | None = None
     unit_name: str = ""
     project_name: str = ""
@@ -165,17 +168,11 @@ class Document(Record):
 
     @property
     def grade(self) -> str:
-        """优/良/中/差 from the 总分 row (financial-ministry bands: ≥90, ≥80, ≥60, below)."""
+        """The grade of the 总分 row, by the catalogue's bands (the ones rule G1 checks)."""
+        from .forms.catalog import default_catalogue  # the catalogue's schema imports these records
+
         total = self.totals.score
-        if total is None:
-            return ""
-        if total >= 90:
-            return "优"
-        if total >= 80:
-            return "良"
-        if total >= 60:
-            return "中"
-        return "差"
+        return "" if total is None else default_catalogue().grade(total)
 
     @property
     def n_errors(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from pipeline.checks.assess import assess
-from pipeline.forms.levels import LEVEL1, LEVEL2, snap
+from pipeline.forms.levels import snap
 from pipeline.records import Document, Header, Indicator, Provenance
 from pipeline.forms.catalog import default_catalogue
 from pipeline.checks.verify import verify
@@ -64,6 +64,7 @@ def test_a_sum_broken_by_a_flagged_row_is_a_reading_doubt_not_the_units_error():
 
 
 def test_garbled_closed_vocabulary_labels_snap_and_ambiguous_ones_do_not():
+    LEVEL1, LEVEL2 = default_catalogue().vocabulary.level1, default_catalogue().vocabulary.level2
     assert snap("效益指就", LEVEL1) == "效益指标"
     assert snap("产出指所", LEVEL1) == "产出指标"
     assert snap("社会效益指林", LEVEL2) == "社会效益指标"
@@ -75,7 +76,7 @@ def test_garbled_closed_vocabulary_labels_snap_and_ambiguous_ones_do_not():
 def test_header_cells_ocr_garbled_take_their_columns_from_the_form_order():
     """A blurred photo's header: 年度指标值/全年完成值 run together, 分值 read `雅`, 得分 `粉分`,
     偏差… `解微`. The table is still found and every column placed."""
-    from pipeline.forms.indicators import HEADER_KEYS, complete_columns, is_header
+    from pipeline.forms.indicators import complete_columns, is_header
     from pipeline.forms.layout import Row, map_columns
     from pipeline.types import BBox, Cell
 
@@ -84,8 +85,9 @@ def test_header_cells_ocr_garbled_take_their_columns_from_the_form_order():
     cells = tuple(Cell(page=1, row=0, col=k, text=t, bbox=BBox(x0, 0, x1, 40), engine="rapidocr")
                   for k, (t, x0, x1) in enumerate(texts))
     header = Row(page=1, cells=cells, first_on_page=False, left=0)
-    assert is_header(header)
-    cols = complete_columns(header, map_columns(header, HEADER_KEYS))
+    roles = default_catalogue().columns.indicators
+    assert is_header(header, default_catalogue())
+    cols = complete_columns(header, map_columns(header, roles), tuple(roles))
     assert (cols["target"].x0, cols["target"].x1, cols["actual"].x0, cols["actual"].x1) == (400, 500, 500, 600)
     assert [cols[k].index for k in ("max_score", "score", "reason")] == [5, 6, 7]
 
@@ -114,7 +116,7 @@ def test_a_header_label_and_its_value_in_one_cell_still_give_the_field():
 
     row = Row(page=1, cells=(Cell(page=1, row=0, col=0, text="主管部门"), Cell(page=1, row=0, col=1, text="某区某局"),
                              Cell(page=1, row=0, col=2, text="实施单位某区某中心")), first_on_page=False)
-    header = read_header([row], "project", FieldReader())
+    header = read_header([row], "project", FieldReader(), default_catalogue())
     assert (header.supervising_dept, header.unit_name) == ("某区某局", "某区某中心")
 
 
@@ -158,5 +160,5 @@ def test_a_block_cut_by_a_page_break_takes_its_label_from_the_part_that_prints_i
             row(1, "产出指标", "", "乙", "=100.00(%)", "100.00(%)", "2.00", "2.00"),
             row(1, "产出指标", "", "丙", "=100.00(%)", "100.00(%)", "2.00", "2.00"),
             row(2, "产出指标", "质量指标", "丁", "=100.00(%)", "100.00(%)", "2.00", "2.00")]
-    table = read_indicator_table(rows, 0, "project", FieldReader())
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
     assert [i.level2 for i in table.indicators] == ["数量指标", "质量指标", "质量指标", "质量指标"]

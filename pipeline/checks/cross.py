@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 
-from ..forms.catalog import Catalogue, default_catalogue
+from ..forms.catalog import Catalogue, CrossCheck, default_catalogue
 from ..records import Document, Finding
 from .cells import Ref, funding_ref
 from .figures import CENT, cents, exact_rate, fmt, without_spaces
@@ -21,15 +21,8 @@ from .report import facts_of, fact_ref, in_wan
 X0 = cross_rule("X0", "extraction")
 """A report not compared with a table: it names no unit, or several tables of its unit disagree."""
 
-CROSS = {
-    "X1": ("total_budget", "budget", "sources", "调整后预算 / 预算总额"),
-    "X2": ("fiscal_appropriation", "budget", "财政拨款", "财政拨款"),
-    "X3": ("basic_expenditure", "budget", "基本支出", "基本支出"),
-    "X4": ("project_expenditure", "budget", "项目支出", "项目支出"),
-    "X5": ("executed", "executed", "sources", "执行金额"),
-}
-for _rule_id in CROSS:
-    cross_rule(_rule_id, "arithmetic")
+FIGURE_RULES = tuple(cross_rule(f"X{k}", "arithmetic") for k in range(1, 6))
+"""A report figure against the table's: which figure each compares is the catalogue's (`cross_check`)."""
 
 
 PLACE = re.compile(r"省|市|(?<!社)区|县|镇|乡|街道|村(?!民)")  # 社区 names a kind of body, not a place
@@ -55,21 +48,27 @@ def _table_amount(table: Document, items: list[str], column: str) -> tuple[Decim
     return sum(values, Decimal(0)) * per / 10000, tuple(funding_ref(line, column) for line in lines)
 
 
+def _link(forms: Catalogue) -> CrossCheck | None:
+    """What the catalogue compares a report with, if anything."""
+    spec = forms.forms.get(forms.report_form)
+    return spec.cross_check if spec is not None else None
+
+
 def _cross_pair(report: Document, table: Document, forms: Catalogue) -> Iterator[tuple[str, Hit, Ref | None]]:
-    spec = forms.forms.get("unit_overall")
-    if spec is None:
+    link = _link(forms)
+    if link is None:
         return
+    spec = forms.forms[link.table]
     tol = forms.tolerances
-    for rule_id, (key, column, items, label) in CROSS.items():
-        chosen = spec.funding.sources if items == "sources" else [items]
-        amount, refs = _table_amount(table, chosen, column)
+    for rule_id, figure in link.figures.items():
+        amount, refs = _table_amount(table, figure.items, figure.column)
         if amount is None:
             continue
-        for fact in facts_of(report, key):
+        for fact in facts_of(report, figure.fact):
             if abs(in_wan(fact) - amount) < tol.report_amount:
                 continue
             yield rule_id, Hit(
-                f"{label}: report {fmt(in_wan(fact))} 万元 ≠ table {fmt(amount)} 万元 (元 / 10000)",
+                f"{figure.label}: report {fmt(in_wan(fact))} 万元 ≠ table {fmt(amount)} 万元 (元 / 10000)",
                 expected=cents(amount),
                 observed=fmt(in_wan(fact)),
                 at=fact_ref(fact),
@@ -97,17 +96,19 @@ def _cross_pair(report: Document, table: Document, forms: Catalogue) -> Iterator
 REPORT_RULES = ("X6", "X7", "X8", "X9")
 
 
-def _table_figures(table: Document, forms: Catalogue) -> tuple[Decimal | None, ...]:
+def _table_figures(table: Document, link: CrossCheck, forms: Catalogue) -> tuple[Decimal | None, ...]:
     """Every table figure a report is compared with, to tell whether several tables say the same."""
-    spec = forms.forms["unit_overall"]
+    spec = forms.forms[link.table]
     out = []
-    for _key, column, items, _label in CROSS.values():
-        out.append(_table_amount(table, spec.funding.sources if items == "sources" else [items], column)[0])
+    for figure in link.figures.values():
+        out.append(_table_amount(table, figure.items, figure.column)[0])
     out.append(_table_amount(table, spec.funding.sources, "executed")[0])
     return tuple(out)
 
 
-def _tables_of(report: Document, tables: list[Document], forms: Catalogue) -> tuple[list[Document], Finding | None]:
+def _tables_of(
+    report: Document, tables: list[Document], link: CrossCheck, forms: Catalogue
+) -> tuple[list[Document], Finding | None]:
     """The table(s) a report describes: same year, same unit. Several tables of the unit (a scan and
     its PDF, a form filed twice) are all compared when their figures agree; when they differ, which one
     the report describes is not knowable and none is (X0 warning) — unless one names the unit exactly."""
@@ -121,7 +122,7 @@ def _tables_of(report: Document, tables: list[Document], forms: Catalogue) -> tu
                            expected="单位名称", observed="")
     matches = [t for t in same_year if _same_unit(t.header.unit_name, head.unit_name)]
     exact = [t for t in matches if without_spaces(t.header.unit_name) == without_spaces(head.unit_name)]
-    if len(matches) <= 1 or len({_table_figures(t, forms) for t in matches}) == 1:
+    if len(matches) <= 1 or len({_table_figures(t, link, forms) for t in matches}) == 1:
         return matches, None
     if len(exact) == 1:
         return exact, None
@@ -131,30 +132,31 @@ def _tables_of(report: Document, tables: list[Document], forms: Catalogue) -> tu
 
 
 def cross_check(docs: list[Document], forms: Catalogue | None = None) -> dict[str, list[Finding]]:
-    """X1–X6 between each report and the unit_overall table of the same unit and year.
+    """X1–X6 between each report and the table of the same unit and year (the catalogue's `cross_check`).
 
     A disagreement goes on both documents (doc_id → findings): on the report at the fact, on the
     table at the funding cell when there is one; `expected` is always the table's figure in 万元 and
-    `observed` the report's. A report filed with its table appended (a unit_overall document that
-    carries facts) is compared with that table, and its facts get the report rules X6–X9 here, since
-    its own checks are the table's. `forms` defaults to `configs/forms.yaml` (only its tolerances and
-    the funding items are used).
+    `observed` the report's. A report filed with its table appended (a table document that carries
+    facts) is compared with that table, and its facts get the report rules X6–X9 here, since its own
+    checks are the table's. `forms` defaults to `configs/forms.yaml`.
     """
     forms = forms or default_catalogue()
+    link = _link(forms)
     out: dict[str, list[Finding]] = {}
-    tables = [d for d in docs if d.header.form_type == "unit_overall"]
+    tables = [d for d in docs if link is not None and d.header.form_type == link.table]
     for report in docs:
         if not report.facts:
             continue
-        if report.header.form_type == "report":
-            described, x0 = _tables_of(report, tables, forms)
+        if forms.is_report(report.header.form_type):
+            described, x0 = _tables_of(report, tables, link, forms) if link is not None else ([], None)
             if x0 is not None:
                 out.setdefault(report.doc_id, []).append(x0)
         else:
-            as_report = report.model_copy(update={"header": report.header.model_copy(update={"form_type": "report"})})
+            as_report = report.model_copy(update={"header": report.header.model_copy(
+                update={"form_type": forms.report_form})})
             out.setdefault(report.doc_id, []).extend(
                 rule.finding(hit) for rule, hit in evaluate(as_report, forms, only=REPORT_RULES))
-            described = [report] if report.header.form_type == "unit_overall" else []
+            described = [report] if link is not None and report.header.form_type == link.table else []
         if not described:
             continue
         names = ", ".join(t.doc_id for t in described if t is not report)

@@ -58,7 +58,7 @@ def _column_refs(items: list[str], column: str) -> tuple[Ref, ...]:
 
 @rule("F2", "arithmetic")
 def _f2(ctx: Context) -> Iterator[Hit]:
-    """财政拨款 + 其他资金 = 基本支出 + 项目支出 (预算数, 执行数)"""
+    """Σ sources = Σ structure of the money block, in 预算数 and in 执行数"""
     fund = ctx.spec.funding
     for column, label in (("budget", "预算数"), ("executed", "执行数")):
         src = [getattr(ctx.line(i), column, None) for i in fund.sources]
@@ -81,7 +81,7 @@ def _f2(ctx: Context) -> Iterator[Hit]:
 
 @rule("F3", "arithmetic")
 def _f3(ctx: Context) -> Iterator[Hit]:
-    """overall 执行率 matches the 财政拨款 row when 其他资金 is 0"""
+    """the first source's 执行率 matches the structure's overall one when the other sources are 0"""
     fund = ctx.spec.funding
     main = ctx.line(fund.sources[0]) if fund.sources else None
     if main is None or main.execution_rate is None:
@@ -131,7 +131,7 @@ AMOUNT_LABELS = {"initial_budget": "年初预算数", "budget": "全年预算数
 
 @rule("P1", "arithmetic")
 def _p1(ctx: Context) -> Iterator[Hit]:
-    """年度资金总额 = 当年财政拨款 + 上年结转资金 + 其他资金"""
+    """total = Σ parts of the money block, in 年初预算数, 全年预算数 and 全年执行数"""
     fund = ctx.spec.funding
     total = ctx.line(fund.total)
     if total is None:
@@ -215,7 +215,7 @@ def _cost_rows(ctx: Context) -> list[Indicator]:
 
 
 def _cost_bound(ctx: Context, rule_id: str, column: str) -> Iterator[Hit]:
-    """Σ of the cost indicators' 元 amounts against one amount of the 年度资金总额 row."""
+    """Σ of the cost indicators' 元 amounts against one amount of the money block's total row."""
     line = ctx.execution_line
     bound = getattr(line, column, None) if line else None
     if line is None or bound is None:

@@ -22,7 +22,7 @@ def _h1(ctx: Context) -> Iterator[Hit]:
     if ctx.spec is None:
         yield Hit(
             "form type not recognised",
-            expected="部门（单位）整体支出绩效自评表 | 项目支出绩效自评表 | 自评报告",
+            expected=" | ".join(spec.name for spec in ctx.forms.forms.values()),
             observed=header.form_type,
             at=Ref("header", "", "form_type"),
         )

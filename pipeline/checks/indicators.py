@@ -14,9 +14,9 @@ from .registry import Context, Hit, rows_label, rule, runs
 
 
 def _execution_part(ctx: Context, column: str) -> tuple[Decimal | None, list[Ref]]:
-    """The project form's 预算执行率 分值/得分, which count towards the 100 points."""
+    """The 预算执行率 分值/得分 of a form that scores it (项目), which count towards the 100 points."""
     line = ctx.execution_line
-    if ctx.doc.header.form_type != "project":
+    if ctx.spec.execution_max is None:
         return Decimal(0), []
     if line is None:
         return (ctx.spec.execution_max if column == "max_score" else None), []

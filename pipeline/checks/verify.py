@@ -5,7 +5,7 @@ cells read as one (`=100.00(%)100.00(%)`) are read with full confidence. The for
 to check against than the engine knows, and every indicator row is checked here before the
 scoring rules run:
 
-- closed vocabularies: 一级 and 二级 labels are words of the forms (`levels.py`; a label OCR
+- closed vocabularies: 一级 and 二级 labels are words of the forms (the catalogue's vocabulary; a label OCR
   slipped on was snapped when read, `forms.indicators`), and a 二级 belongs to its 一级;
 - column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
   and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
@@ -18,7 +18,7 @@ scoring rules run:
 
 A row that fails is flagged (`needs_review`) with the reason in its note. This module changes no
 value: repairs that arithmetic can prove are `repair.py`'s, and what the unit did wrong is
-`rules.py`'s, which only trusts rows that pass here.
+the rules' (`checks/`), which only trust rows that pass here.
 """
 
 from __future__ import annotations
@@ -27,25 +27,27 @@ import re
 from collections import Counter
 from decimal import Decimal
 
-from ..forms.levels import LEVEL1, LEVEL2_TO_LEVEL1, level1_for
+from ..forms.catalog import Catalogue, default_catalogue
 from ..records import Document, FundingLine, Indicator
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_LEVEL2 = set(LEVEL2_TO_LEVEL1)
-_NOTE_BLOCK = "投入管理指标"  # its rows carry the form's note, or nothing, where other rows have a 三级 name
 
 
-def verify(doc: Document) -> Document:
-    """The document with every indicator row that fails a reading check flagged, reason in its note."""
+def verify(doc: Document, catalogue: Catalogue | None = None) -> Document:
+    """The document with every indicator row that fails a reading check flagged, reason in its note
+    (labels checked against `catalogue`'s vocabulary; default: configs/forms.yaml)."""
+    catalogue = catalogue or default_catalogue()
     form = doc.header.form_type
     decimals = {name: _usual_decimals([getattr(i, name) for i in doc.indicators]) for name in ("max_score", "score")}
-    has_weights = form == "unit_overall"  # its 一级 column has a 权重 beside it (forms.yaml level1_groups)
+    spec = catalogue.forms.get(form)
+    has_weights = spec is not None and spec.weight_column  # its 一级 column has a 权重 beside it
     rows = []
     seen_input: dict[str, int] = {}  # 投入管理 二级 → the first row it labels
+    note_block = catalogue.vocabulary.note_level1
     for ind in doc.indicators:
-        if ind.level1 == _NOTE_BLOCK:
+        if ind.level1 == note_block:
             seen_input.setdefault(ind.level2, ind.seq)
-        reasons = _row_problems(ind, form, decimals, has_weights, seen_input)
+        reasons = _row_problems(ind, form, decimals, has_weights, seen_input, catalogue)
         if reasons:
             note = "; ".join(r for r in [ind.note, *reasons] if r)
             ind = ind.model_copy(update={"needs_review": True, "note": note})
@@ -65,20 +67,23 @@ def _checked_funding(doc: Document) -> list[FundingLine]:
 
 
 def _row_problems(
-    ind: Indicator, form: str, decimals: dict[str, int | None], has_weights: bool, seen_input: dict[str, int]
+    ind: Indicator, form: str, decimals: dict[str, int | None], has_weights: bool, seen_input: dict[str, int],
+    catalogue: Catalogue,
 ) -> list[str]:
+    vocabulary = catalogue.vocabulary
+    level1s, level2s, note_block = vocabulary.level1, vocabulary.level2_to_level1, vocabulary.note_level1
     out: list[str] = []
-    if ind.level1 not in LEVEL1:
+    if ind.level1 not in level1s:
         out.append(f"一级 “{ind.level1}” is not a 一级 label of the form" if ind.level1 else "一级 not read")
-    if ind.level2 not in _LEVEL2:
+    if ind.level2 not in level2s:
         out.append(f"二级 “{ind.level2}” is not a 二级 label of the form" if ind.level2 else "二级 not read")
-    elif ind.level1 in LEVEL1 and level1_for(ind.level2, form) not in (ind.level1, ""):
+    elif ind.level1 in level1s and catalogue.level1_for(ind.level2, form) not in (ind.level1, ""):
         out.append(f"二级 {ind.level2} does not belong under 一级 {ind.level1}")
-    if ind.level1 == _NOTE_BLOCK and ind.level2 in _LEVEL2 and seen_input.get(ind.level2, ind.seq) != ind.seq:
+    if ind.level1 == note_block and ind.level2 in level2s and seen_input.get(ind.level2, ind.seq) != ind.seq:
         out.append(f"二级 {ind.level2} on a second row: each 投入管理 二级 is one row of the form")
     if has_weights and ind.level1_weight is None:
         out.append("权重 not read")
-    if not ind.level3 and ind.level1 != _NOTE_BLOCK and (ind.target or ind.actual or ind.max_score is not None):
+    if not ind.level3 and ind.level1 != note_block and (ind.target or ind.actual or ind.max_score is not None):
         out.append("三级 name not read")
     for name, label in (("target", "年度指标值"), ("actual", "完成值")):
         problem = _measure_problem(getattr(ind, name))

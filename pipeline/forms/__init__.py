@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ..records import Correction, Fact, FundingLine, Header, Indicator, Totals
 from ..types import TableGrid
+from .catalog import Catalogue, default_catalogue
 from .fields import FieldReader
 from .funding import is_funding_header, read_funding
 from .header import detect_form, read_header
@@ -25,7 +26,7 @@ from .layout import document_rows
 from .report import narrative_pages, read_report
 from .split import split_forms
 
-__all__ = ["FormRecords", "build_form", "split_forms"]
+__all__ = ["Catalogue", "FormRecords", "build_form", "default_catalogue", "split_forms"]
 
 
 @dataclass(frozen=True)
@@ -38,40 +39,43 @@ class FormRecords:
     corrections: list[Correction] = field(default_factory=list)
 
 
-def build_form(grids: list[TableGrid]) -> FormRecords:
-    narrative = narrative_pages(grids)
+def build_form(grids: list[TableGrid], catalogue: Catalogue | None = None) -> FormRecords:
+    """The records of one form, which forms are and how they read told by `catalogue` (default:
+    configs/forms.yaml)."""
+    catalogue = catalogue or default_catalogue()
+    narrative = narrative_pages(grids, catalogue)
     tables = [g for g in grids if g.page not in narrative]
-    table = _build_table(tables) if tables else None
-    if table is not None and table.header.form_type in ("unit_overall", "project"):
+    table = _build_table(tables, catalogue) if tables else None
+    if table is not None and catalogue.is_table(table.header.form_type):
         if not narrative:
             return table
-        report = read_report([g for g in grids if g.page in narrative])
+        report = read_report([g for g in grids if g.page in narrative], catalogue)
         return replace(table, facts=report.facts, corrections=[*report.corrections, *table.corrections])
-    if narrative or (table is not None and table.header.form_type == "report"):
-        report = read_report(grids)  # a report throughout; a table inside it is read as lines of text
+    if narrative or (table is not None and catalogue.is_report(table.header.form_type)):
+        report = read_report(grids, catalogue)  # a report throughout; a table inside it is read as lines of text
         if narrative or report.facts:  # a report's title over running text, not over a table alone
             return FormRecords(header=report.header, facts=report.facts, corrections=report.corrections)
     return FormRecords(header=Header())  # not a form this tool knows
 
 
-def _build_table(grids: list[TableGrid]) -> FormRecords:
+def _build_table(grids: list[TableGrid], catalogue: Catalogue) -> FormRecords:
     rows = document_rows(grids)
-    form_type = detect_form(rows)
+    form_type = detect_form(rows, catalogue)
     reader = FieldReader()
-    header = read_header(rows, form_type, reader)
-    if form_type in ("unknown", "report"):
+    header = read_header(rows, form_type, reader, catalogue)
+    if not catalogue.is_table(form_type):
         return FormRecords(header=header, corrections=reader.corrections)
 
     funding: list[FundingLine] = []
-    funding_at = next((i for i, r in enumerate(rows) if is_funding_header(r)), None)
+    funding_at = next((i for i, r in enumerate(rows) if is_funding_header(r, catalogue)), None)
     if funding_at is not None:
-        funding = read_funding(rows, funding_at, form_type, reader)
+        funding = read_funding(rows, funding_at, form_type, reader, catalogue)
 
-    table_at = next((i for i, r in enumerate(rows) if is_header(r)), None)
+    table_at = next((i for i, r in enumerate(rows) if is_header(r, catalogue)), None)
     indicators: list[Indicator] = []
     totals = Totals()
     if table_at is not None:
-        table = read_indicator_table(rows, table_at, form_type, reader)
+        table = read_indicator_table(rows, table_at, form_type, reader, catalogue)
         indicators, totals = table.indicators, table.totals
     return FormRecords(header=header, funding=funding, indicators=indicators, totals=totals,
                        corrections=reader.corrections)

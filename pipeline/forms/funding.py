@@ -1,4 +1,5 @@
-"""The money block: 整体支出规模（元） (unit_overall) or 项目资金（万元） (project).
+"""The money block: 整体支出规模（元） on the unit form, 项目资金（万元） on the project form; its items and
+value columns are the catalogue's.
 
 Row labels are fixed by the form, so they say how many values a cell must hold: a scan whose
 rows merged gives `459.80 0.00` in one cell and `上年结转资金 其他资金` in one label cell. The
@@ -14,26 +15,15 @@ from decimal import Decimal
 
 from ..correct import parse_decimal, split_values
 from ..records import FundingLine, Provenance
+from .catalog import Catalogue
 from .fields import FieldReader, provenance
 from .layout import Column, Row, label_of, map_columns
 
-ITEMS = {
-    "unit_overall": ("财政拨款", "其他资金", "基本支出", "项目支出"),
-    "project": ("年度资金总额", "当年财政拨款", "上年结转资金", "其他资金"),
-}
-VALUE_KEYS = {
-    "initial_budget": r"年初预算",
-    "budget": r"全年预算",
-    "executed": r"全年执行|执行数",
-    "max_score": r"^分值|分值$",
-    "execution_rate": r"执行率",
-    "score": r"^得分",
-}
 PLACEHOLDER = re.compile(r"^[-—–一_/]+$")
 
 
-def is_funding_header(row: Row) -> bool:
-    cols = map_columns(row, VALUE_KEYS)
+def is_funding_header(row: Row, catalogue: Catalogue) -> bool:
+    cols = map_columns(row, catalogue.columns.funding)
     return "budget" in cols and "executed" in cols
 
 
@@ -51,11 +41,12 @@ def _labels_in(text: str, items: tuple[str, ...]) -> list[str]:
 
 
 def read_funding(
-    rows: list[Row], header_index: int, form_type: str, reader: FieldReader
+    rows: list[Row], header_index: int, form_type: str, reader: FieldReader, catalogue: Catalogue
 ) -> list[FundingLine]:
+    """The lines of the money block under `rows[header_index]`, one per item of the form's catalogue entry."""
     header = rows[header_index]
-    cols = map_columns(header, VALUE_KEYS)
-    items = ITEMS[form_type]
+    cols = map_columns(header, catalogue.columns.funding)
+    items = tuple(catalogue.forms[form_type].funding.items)
     unit = _amount_unit(rows, header_index)
 
     block: list[tuple[Row, list[str]]] = []

@@ -19,34 +19,18 @@ import re
 from collections import Counter
 
 from ..correct import correct
-from ..records import FormType, Header, Provenance
+from ..records import UNKNOWN, FormType, Header, Provenance
+from .catalog import Catalogue
 from .fields import FieldReader
 from .layout import Row, map_columns
 from .narrative import Line, Paragraph, is_heading
 
-HEADER_LABELS = {
-    "unit_name": r"^单位名称$",
-    "project_name": r"^项目名称$",
-    "supervising_dept": r"^主管部门$",
-    "implementing_unit": r"^实施单位$",
-}
-
-
 # What may follow a title on its line: the year in brackets, closing book-title marks.
 TITLE_TAIL = re.compile(r"(?:[（(]\s*20\d{2}\s*年度?\s*[）)]|[》」”\"：:])+$")
-TITLES: dict[FormType, re.Pattern[str]] = {
-    "unit_overall": re.compile(r"(?:整体支出|体支出绩效).*(?:自评|评价)表$"),
-    "project": re.compile(r"(?:项目支出|目支出绩效).*(?:自评|评价)表$"),
-    "report": re.compile(r"(?:绩效|自评).*(?:自评|评价)报告$"),
-}
-# The indicator table's header row: this many of these columns make a form without a readable title.
-INDICATOR_COLUMNS = {"level1": r"一级", "level2": r"二级", "level3": r"三级", "target": r"指标值|年度指标",
-                     "max_score": r"^分值|分值$", "score": r"^得分"}
-MIN_INDICATOR_COLUMNS = 4
 TITLE_ROWS = 12
 
 
-def title_of(lines: list[str]) -> FormType:
+def title_of(lines: list[str], catalogue: Catalogue) -> FormType:
     """The form a title line names (a line, or two adjacent ones: a long title wraps), else unknown.
 
     The title must end the line: a letter titled `关于报送项目支出绩效自评表的函` names a form, but
@@ -55,42 +39,50 @@ def title_of(lines: list[str]) -> FormType:
     candidates = lines + [a + b for a, b in zip(lines, lines[1:])]
     for line in candidates:
         text = TITLE_TAIL.sub("", line)
-        for form, pattern in TITLES.items():
-            if pattern.search(text):
+        for form, spec in catalogue.forms.items():
+            if re.search(spec.title, text):
                 return form
-    return "unknown"
+    return UNKNOWN
 
 
-def indicator_header(rows: list[Row]) -> Row | None:
+def indicator_header(rows: list[Row], catalogue: Catalogue) -> Row | None:
     """The first row that is an indicator table's header, if any."""
+    untitled = catalogue.untitled_form
+    columns = {role: catalogue.columns.indicators[role] for role in untitled.columns}
     for row in rows:
-        if len(map_columns(row, INDICATOR_COLUMNS)) >= MIN_INDICATOR_COLUMNS:
+        if len(map_columns(row, columns)) >= untitled.at_least:
             return row
     return None
 
 
-def detect_form(rows: list[Row]) -> FormType:
-    """`unit_overall` / `project` from the title or, without one, from the indicator header row;
-    `report` from the title (the caller checks it is running text); else `unknown`."""
+def detect_form(rows: list[Row], catalogue: Catalogue) -> FormType:
+    """A table form from the title or, without one, from the indicator header row; a report form
+    from the title (the caller checks it is running text); else `unknown`."""
     lines = [r.joined_label() for r in rows[:TITLE_ROWS]]
-    titled = title_of(lines)
-    if titled == "report" and not any("一级指标" in line for line in lines):
-        return "report"
-    if titled in ("unit_overall", "project"):
+    titled = title_of(lines, catalogue)
+    if catalogue.is_report(titled):
+        below = catalogue.forms[titled].not_titled_over
+        if not (below and any(below in line for line in lines)):
+            return titled
+    if catalogue.is_table(titled):
         return titled
-    header = indicator_header(rows)
+    header = indicator_header(rows, catalogue)
     if header is None:
-        return "unknown"
+        return UNKNOWN
     # Which form, from the header block's labels (whole cells: a goal sentence may say 项目资金).
     labels = [r.label(col) for r in rows[:TITLE_ROWS] for col in range(len(r.cells))]
-    if any(label.startswith(("单位名称", "整体支出规模")) for label in labels):
-        return "unit_overall"
-    if any(label.startswith(("项目名称", "实施单位", "项目资金", "年度资金总额")) for label in labels):
-        return "project"
-    return "unit_overall" if map_columns(header, {"weight": r"权重"}) else "project"
+    tables = catalogue.table_forms
+    for form in tables:
+        starts = tuple(catalogue.forms[form].header_labels)
+        if starts and any(label.startswith(starts) for label in labels):
+            return form
+    # Last, whether its 一级 column has a 权重 beside it.
+    weighted = bool(map_columns(header, {"weight": catalogue.columns.indicators["weight"]}))
+    return next((f for f in tables if catalogue.forms[f].weight_column == weighted), UNKNOWN)
 
 
-def read_header(rows: list[Row], form_type: FormType, reader: FieldReader) -> Header:
+def read_header(rows: list[Row], form_type: FormType, reader: FieldReader, catalogue: Catalogue) -> Header:
+    labels = catalogue.columns.header
     fields: dict[str, str] = {}
     prov: dict[str, Provenance] = {}
     year = None
@@ -99,39 +91,41 @@ def read_header(rows: list[Row], form_type: FormType, reader: FieldReader) -> He
         if m and year is None:
             year = int(m.group(1))
         for col in range(len(row.cells)):
-            for name, pattern in HEADER_LABELS.items():
+            for name, pattern in labels.items():
                 if name in fields or not re.search(pattern, row.label(col)):
                     continue
-                value_cells = _value_cells(row, col)
+                value_cells = _value_cells(row, col, labels)
                 text, p = reader.text(value_cells, "name", name)
                 if text:
                     fields[name] = text
                     prov[name] = p
         for col in range(len(row.cells)):
             # A label and its value in one cell: the ruling between them was not found.
-            for name, pattern in HEADER_LABELS.items():
+            for name, pattern in labels.items():
                 joined = re.match(pattern.rstrip("$") + r"[:：]?(.{4,})$", row.label(col))
                 if name in fields or not joined:
                     continue
                 text, p = reader.text([row.cells[col]], "name", name)
                 fields[name] = correct(joined.group(1), "name").text
                 prov[name] = p
-    unit = fields.get("implementing_unit", "") if form_type == "project" else fields.get("unit_name", "")
-    if "implementing_unit" in prov:
-        prov["unit_name"] = prov.pop("implementing_unit")
+    spec = catalogue.forms.get(form_type)
+    unit_label = spec.unit_label if spec is not None else "unit_name"
+    unit = fields.get(unit_label, "")
+    for name in [n for n in prov if n not in Header.model_fields]:  # a label of no field of its own: 实施单位
+        prov["unit_name"] = prov.pop(name)
     return Header(
         form_type=form_type, year=year, unit_name=unit, project_name=fields.get("project_name", ""),
         supervising_dept=fields.get("supervising_dept", ""), provenance=prov,
     )
 
 
-def _value_cells(row: Row, label_col: int) -> list:
+def _value_cells(row: Row, label_col: int, labels: dict[str, str]) -> list:
     """The value of a header label is the next non-empty cell to its right (up to the next label)."""
     for col in range(label_col + 1, len(row.cells)):
         text = row.label(col)
         if not text:
             continue
-        if any(re.search(p, text) for p in HEADER_LABELS.values()):
+        if any(re.search(p, text) for p in labels.values()):
             return []
         return [row.cell(col)]
     return []
@@ -152,7 +146,7 @@ TITLE_LINES = 6
 SIGNATURE_LINES = 4
 
 
-def read_report_header(pages: list[list[Line]], paras: list[Paragraph]) -> Header:
+def read_report_header(pages: list[list[Line]], paras: list[Paragraph], catalogue: Catalogue) -> Header:
     """Year and unit of a narrative report (furniture already dropped from `pages`)."""
     lines = [line for page in pages for line in page]
     title = _title_block(pages[0] if pages else [])
@@ -172,10 +166,11 @@ def read_report_header(pages: list[list[Line]], paras: list[Paragraph]) -> Heade
     if found:
         unit, line = found
         prov["unit_name"] = _provenance(line)
-    return Header(form_type="report", year=year, unit_name=unit, provenance=prov)
+    return Header(form_type=catalogue.report_form, year=year, unit_name=unit, provenance=prov)
 
 
-def _plain(text: str) -> str:
+def _corrected(text: str) -> str:
+    """A line's text after post-correction (unit names are matched on what the line says, not on OCR slips)."""
     return correct(text, "text").text if text.strip() else ""
 
 
@@ -196,7 +191,7 @@ def _title_block(first_page: list[Line]) -> list[Line]:
 
 def _labelled_unit(lines: list[Line]) -> tuple[str, Line] | None:
     for line in lines:
-        m = UNIT_LABEL.match(_plain(line.text))
+        m = UNIT_LABEL.match(_corrected(line.text))
         if m and UNIT_NAME.match(m.group(1)):
             return m.group(1), line
     return None
@@ -206,7 +201,7 @@ def _title_unit(title: list[Line]) -> tuple[str, Line] | None:
     """The longest unit name in the title block: a line of its own, or before `2024年度…自评报告`."""
     found = []
     for line in title:
-        text = _plain(line.text).removeprefix("关于")
+        text = _corrected(line.text).removeprefix("关于")
         head = REPORT_TITLE_TAIL.sub("", text)
         if UNIT_NAME.match(head):
             found.append((head, line))
@@ -215,7 +210,7 @@ def _title_unit(title: list[Line]) -> tuple[str, Line] | None:
 
 def _signature_unit(lines: list[Line]) -> tuple[str, Line] | None:
     for line in reversed(lines[-SIGNATURE_LINES:]):
-        text = _plain(line.text)
+        text = _corrected(line.text)
         if UNIT_NAME.match(text) and not is_heading(line, None):
             return text, line
     return None
@@ -226,7 +221,7 @@ def _subject_unit(paras: list[Paragraph]) -> tuple[str, Line] | None:
     counts: Counter[str] = Counter()
     where: dict[str, Line] = {}
     for para in paras:
-        for m in SENTENCE_SUBJECT.finditer(_plain(para.text)):
+        for m in SENTENCE_SUBJECT.finditer(_corrected(para.text)):
             name = m.group(1)
             if re.search(PLACE, name):
                 counts[name] += 1

@@ -19,21 +19,11 @@ from decimal import Decimal
 from ..correct import parse_decimal, parse_measure
 from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
+from .catalog import Catalogue
 from .fields import FieldReader
 from .layout import Column, Row, column_at, label_of, map_columns
-from .levels import LEVEL1, LEVEL2, canonical_level1, is_level2, level1_for, snap
+from .levels import snap
 
-HEADER_KEYS = {
-    "level1": r"一级",
-    "weight": r"权重",
-    "level2": r"二级",
-    "level3": r"三级",
-    "target": r"指标值|年度指标",
-    "actual": r"完成值|实际完成",
-    "max_score": r"^分值|分值$",
-    "score": r"^得分",
-    "reason": r"偏差|原因",
-}
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
 TOTAL = re.compile(r"^总分$|^合计$|^总计$")
 # `标总分`: the 一级 cell above ran into the 总分 label (a lost ruling). Taken as the 总分 row only
@@ -47,45 +37,42 @@ class IndicatorTable:
     totals: Totals
 
 
-ORDER = ("level1", "weight", "level2", "level3", "target", "actual", "max_score", "score", "reason")
-"""The indicator table's columns, left to right, on every form variant (权重 only on some)."""
-
-
-def is_header(row: Row) -> bool:
+def is_header(row: Row, catalogue: Catalogue) -> bool:
     """The indicator table's header: 三级指标 and the scores, or 三级 and two more of its columns
     (a blurred photo's header reads `雅` and `粉分` for 分值 and 得分)."""
-    cols = map_columns(row, HEADER_KEYS)
+    cols = map_columns(row, catalogue.columns.indicators)
     if "level3" not in cols:
         return False
     return "max_score" in cols or "score" in cols or len({"level1", "level2", "target", "actual"} & set(cols)) >= 2
 
 
-def complete_columns(header: Row, cols: dict[str, Column]) -> dict[str, Column]:
-    """The header's columns with those its text did not name filled in from the form's column order.
+def complete_columns(header: Row, cols: dict[str, Column], order: tuple[str, ...]) -> dict[str, Column]:
+    """The header's columns with those its text did not name filled in from the form's column order
+    (`order`: the catalogue's indicator columns, left to right, 权重 only on some forms).
 
     - One header cell named for two neighbouring columns (`年度指标值全年完成值`, the ruling between
       them lost) is split at its middle, when the route gives boxes.
     - Header cells named for nothing, between two named ones (or right of the last), take the
-      missing columns of that stretch in `ORDER`, when there are exactly as many of each.
+      missing columns of that stretch in `order`, when there are exactly as many of each.
     """
     cols = dict(cols)
     for index in {c.index for c in cols.values()}:
-        names = sorted((n for n, c in cols.items() if c.index == index), key=ORDER.index)
+        names = sorted((n for n, c in cols.items() if c.index == index), key=order.index)
         column = cols[names[0]]
         if len(names) == 2 and column.x0 is not None and column.x1 is not None:
             middle = (column.x0 + column.x1) / 2
             cols[names[0]], cols[names[1]] = replace(column, x1=middle), replace(column, x0=middle)
     header_cells = [i for i, cell in enumerate(header.cells)
                     if cell is not None and cell.text.strip() and (i == 0 or header.cells[i - 1] is not cell)]
-    named = {c.index: max(ORDER.index(n) for n, c2 in cols.items() if c2.index == c.index) for c in cols.values()}
+    named = {c.index: max(order.index(n) for n, c2 in cols.items() if c2.index == c.index) for c in cols.values()}
     stretch: list[int] = []
     previous = -1
     for i in [*header_cells, None]:
         if i is not None and i not in named:
             stretch.append(i)
             continue
-        following = named[i] if i is not None else len(ORDER)
-        missing = [n for n in ORDER[previous + 1 : following] if n not in cols]
+        following = named[i] if i is not None else len(order)
+        missing = [n for n in order[previous + 1 : following] if n not in cols]
         if stretch and len(missing) == len(stretch):
             for index, name in zip(stretch, missing, strict=True):
                 cols[name] = column_at(header, index)
@@ -117,10 +104,11 @@ def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
 
 
 def read_indicator_table(
-    rows: list[Row], header_index: int, form_type: str, reader: FieldReader
+    rows: list[Row], header_index: int, form_type: str, reader: FieldReader, catalogue: Catalogue
 ) -> IndicatorTable:
-    cols = complete_columns(rows[header_index], map_columns(rows[header_index], HEADER_KEYS))
-    if "weight" not in cols and form_type == "unit_overall":
+    roles = catalogue.columns.indicators
+    cols = complete_columns(rows[header_index], map_columns(rows[header_index], roles), tuple(roles))
+    if "weight" not in cols and catalogue.forms[form_type].weight_column:
         cols = _find_weight_column(rows, header_index, cols)
     known = [v for k, v in cols.items() if k != "reason"]
     last = max(known, key=lambda c: c.index)
@@ -131,6 +119,7 @@ def read_indicator_table(
     if reason_col.x0 is None:
         reason_col = Column(min(cols["reason"].index, last.index + 1) if "reason" in cols else last.index + 1)
     with_spans = any(c is not None and c.engine != "text" for r in rows for c in r.cells)
+    vocabulary = catalogue.vocabulary
 
     indicators: list[Indicator] = []
     totals = Totals()
@@ -142,7 +131,7 @@ def read_indicator_table(
         return row.under(cols[name]) if name in cols else []
 
     for row in rows[header_index + 1 :]:
-        if row.is_blank() or is_header(row):
+        if row.is_blank() or is_header(row, catalogue):
             continue
         row, shifted = _realign(row, cols)
         first_labels = [label_of(c.text) for c in row.unique_cells()[:4]]
@@ -196,9 +185,9 @@ def read_indicator_table(
         if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
-        level1 = canonical_level1(str(values["level1"])) if values["level1"] else ""
-        level1 = _snapped(reader, row.page, seq, "level1", level1, LEVEL1, prov)
-        values["level2"] = _snapped(reader, row.page, seq, "level2", str(values["level2"]), LEVEL2, prov)
+        level1 = vocabulary.canonical_level1(str(values["level1"])) if values["level1"] else ""
+        level1 = _snapped(reader, row.page, seq, "level1", level1, vocabulary.level1, prov)
+        values["level2"] = _snapped(reader, row.page, seq, "level2", str(values["level2"]), vocabulary.level2, prov)
         if level1:
             explicit_level1[seq] = level1
             if numbers["weight"] is not None:
@@ -228,7 +217,7 @@ def read_indicator_table(
             )
         )
 
-    indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans)
+    indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans, catalogue)
     indicators = _spread_notes(indicators)
     return IndicatorTable(indicators=indicators, totals=totals)
 
@@ -320,6 +309,7 @@ def _assign_levels(
     weights: dict[str, tuple[Decimal, Provenance | None]],
     form_type: str,
     with_spans: bool,
+    catalogue: Catalogue,
 ) -> list[Indicator]:
     """Fill 二级 over each block and 一级 from 二级; attach each 一级's 权重."""
     out: list[Indicator] = []
@@ -331,7 +321,7 @@ def _assign_levels(
     for ind in rows:
         level2 = labels.get(ind.seq) or ahead.get(ind.seq) or (ind.level2 if with_spans and ind.level2 else "") or current
         current = level2
-        derived = level1_for(level2, form_type) if is_level2(level2) else ""
+        derived = catalogue.level1_for(level2, form_type) if level2 in catalogue.vocabulary.level2_to_level1 else ""
         explicit = explicit_level1.get(ind.seq, "")
         if with_spans and explicit:
             level1 = explicit

@@ -1,55 +1,15 @@
-"""一级指标 from 二级指标: the fixed hierarchy of the national indicator framework.
+"""An OCR'd 一级/二级 label → the word of the indicator framework it stands for, or none.
 
-Text extractions lose merged cells: a 一级 label sits on one line of its block, sometimes in the
-middle, sometimes only on the next page (seed 004 prints 产出指标 on page 2 only). Forward-filling
-that label would put twelve 产出 rows under 投入管理. The 二级 name decides instead.
+The framework's labels are a closed vocabulary (the catalogue's `vocabulary`, with the 一级 each
+二级 belongs to). Text extractions lose merged cells: a 一级 label sits on one line of its block,
+sometimes in the middle, sometimes only on the next page (seed 004 prints 产出指标 on page 2 only).
+Forward-filling that label would put twelve 产出 rows under 投入管理: the 二级 name decides instead
+(`Catalogue.level1_for`).
 """
 
 from __future__ import annotations
 
 from difflib import SequenceMatcher
-
-LEVEL1 = ("投入管理指标", "成本指标", "产出指标", "效益指标", "满意度指标")
-
-LEVEL2_TO_LEVEL1: dict[str, str] = {
-    "预算编审管理": "投入管理指标",
-    "预算执行管理": "投入管理指标",
-    "预算绩效管理": "投入管理指标",
-    "资产管理": "投入管理指标",
-    "预算透明度": "投入管理指标",
-    "内部控制管理": "投入管理指标",
-    "预算信息化": "投入管理指标",
-    "经济成本指标": "成本指标",
-    "社会成本指标": "成本指标",
-    "生态环境成本指标": "成本指标",
-    "数量指标": "产出指标",
-    "质量指标": "产出指标",
-    "时效指标": "产出指标",
-    "经济效益指标": "效益指标",
-    "社会效益指标": "效益指标",
-    "生态效益指标": "效益指标",
-    "可持续影响指标": "效益指标",
-    "服务对象满意度指标": "满意度指标",
-}
-
-
-def canonical_level1(text: str) -> str:
-    for name in LEVEL1:
-        if name in text or (len(text) >= 2 and text in name):
-            return name
-    return text
-
-
-def level1_for(level2: str, form_type: str) -> str:
-    """The 一级 a 二级 belongs to; 成本 二级 sit under 产出 in forms without a 成本 一级 column block."""
-    parent = LEVEL2_TO_LEVEL1.get(level2, "")
-    if parent == "成本指标" and form_type == "unit_overall":
-        return "产出指标"
-    return parent
-
-
-def is_level2(text: str) -> bool:
-    return text in LEVEL2_TO_LEVEL1
 
 
 def snap(text: str, vocabulary: tuple[str, ...], min_ratio: float = 0.6, margin: float = 0.1) -> str:
@@ -71,5 +31,3 @@ def snap(text: str, vocabulary: tuple[str, ...], min_ratio: float = 0.6, margin:
     clear = best >= min_ratio and best - runner_up >= margin and shared >= 0.75 * len(text)
     return word if clear else ""
 
-
-LEVEL2 = tuple(LEVEL2_TO_LEVEL1)

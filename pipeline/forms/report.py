@@ -21,6 +21,7 @@ from decimal import Decimal
 from ..correct import correct
 from ..records import Correction, Fact, Header, Provenance
 from ..types import TableGrid
+from .catalog import Catalogue
 from .header import detect_form, read_report_header
 from .layout import document_rows
 from .narrative import Line, Paragraph, drop_furniture, page_lines, paragraphs
@@ -63,7 +64,7 @@ class ReportRecords:
     corrections: list[Correction] = field(default_factory=list)
 
 
-def narrative_pages(grids: list[TableGrid]) -> set[int]:
+def narrative_pages(grids: list[TableGrid], catalogue: Catalogue) -> set[int]:
     """The pages of a report: pages holding only running text (one-column grids of lines), provided
     those pages open with a 自评报告 title. Pages with a ruled table are not narrative — in a report
     filed with its table as an appendix, they are the table. Empty when the document is no report."""
@@ -72,18 +73,18 @@ def narrative_pages(grids: list[TableGrid]) -> set[int]:
         by_page.setdefault(grid.page, []).append(grid)
     text_pages = {page for page, gs in by_page.items() if all(g.n_cols == 1 for g in gs)}
     text_grids = [g for g in grids if g.page in text_pages]
-    if not text_grids or detect_form(document_rows(text_grids)) != "report":
+    if not text_grids or not catalogue.is_report(detect_form(document_rows(text_grids), catalogue)):
         return set()
     return text_pages
 
 
-def read_report(grids: list[TableGrid]) -> ReportRecords:
+def read_report(grids: list[TableGrid], catalogue: Catalogue) -> ReportRecords:
     """Header and facts of the narrative pages `grids`."""
     pages = drop_furniture(page_lines(grids))
     paras = paragraphs(pages)
     corrections: list[Correction] = []
     facts = read_facts(paras, corrections)
-    return ReportRecords(read_report_header(pages, paras), facts, corrections)
+    return ReportRecords(read_report_header(pages, paras, catalogue), facts, corrections)
 
 
 def _fixed_text(para: Paragraph, corrections: list[Correction]) -> str:

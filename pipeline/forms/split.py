@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from ..records import FormType
+from ..records import UNKNOWN, FormType
 from ..types import TableGrid
+from .catalog import Catalogue, default_catalogue
 from .fields import FieldReader
 from .header import detect_form, indicator_header, read_header, title_of
 from .layout import document_rows
@@ -34,7 +35,7 @@ class _Start:
     names: dict[str, str] = field(default_factory=dict)
 
     def names_other_form_than(self, running: _Start) -> bool:
-        if "unknown" not in (self.kind, running.kind) and self.kind != running.kind:
+        if UNKNOWN not in (self.kind, running.kind) and self.kind != running.kind:
             return True
         if self.year and running.year and self.year != running.year:
             return True
@@ -42,17 +43,19 @@ class _Start:
 
     def joined(self, later: _Start) -> _Start:
         """The running form, with what a later page of it adds."""
-        return _Start(self.kind if self.kind != "unknown" else later.kind, self.year or later.year,
+        return _Start(self.kind if self.kind != UNKNOWN else later.kind, self.year or later.year,
                       {**later.names, **self.names})
 
 
-def split_forms(grids: list[TableGrid]) -> list[list[TableGrid]]:
-    """The grids of each form, in file order (one list when the file holds one form or none)."""
+def split_forms(grids: list[TableGrid], catalogue: Catalogue | None = None) -> list[list[TableGrid]]:
+    """The grids of each form, in file order (one list when the file holds one form or none);
+    forms are told by `catalogue` (default: configs/forms.yaml)."""
+    catalogue = catalogue or default_catalogue()
     forms: list[list[TableGrid]] = []
     running: _Start | None = None
     for _, page in groupby(grids, key=lambda g: g.page):
         page_grids = list(page)
-        start = _start(page_grids)
+        start = _start(page_grids, catalogue)
         new_form = start is not None and running is not None and start.names_other_form_than(running)
         if not forms or new_form:
             forms.append([])
@@ -62,18 +65,18 @@ def split_forms(grids: list[TableGrid]) -> list[list[TableGrid]]:
     return forms
 
 
-def _start(grids: list[TableGrid]) -> _Start | None:
+def _start(grids: list[TableGrid], catalogue: Catalogue) -> _Start | None:
     """The form a page begins, or None: a title line at its top, or a header block at its top over
     an indicator table (labels alone are no evidence: an invoice has a 单位名称 too)."""
     rows = document_rows(grids)
     top = rows[:START_ROWS]
-    titled = title_of([r.joined_label() for r in top])
+    titled = title_of([r.joined_label() for r in top], catalogue)
     kind = titled
-    if kind == "unknown" and indicator_header(rows) is not None:
-        kind = detect_form(rows)  # no title: the header row says a form, its labels which one
-    header = read_header(top, kind, FieldReader())
+    if kind == UNKNOWN and indicator_header(rows, catalogue) is not None:
+        kind = detect_form(rows, catalogue)  # no title: the header row says a form, its labels which one
+    header = read_header(top, kind, FieldReader(), catalogue)
     names = {k: v for k, v in (("unit_name", header.unit_name), ("project_name", header.project_name),
                                ("supervising_dept", header.supervising_dept)) if v}
-    if kind == "unknown" or (titled == "unknown" and not names):
+    if kind == UNKNOWN or (titled == UNKNOWN and not names):
         return None  # a continuation page repeats the indicator header, not the header block
     return _Start(kind, header.year, names)
