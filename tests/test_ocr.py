@@ -17,7 +17,8 @@ from pipeline.config import OcrConfig, load_config
 from pipeline.errors import ModelIntegrityError, UsageError
 from pipeline.ocr import ENGINE_NAMES, LineResult, get_engine
 from pipeline.ocr.models import MANIFEST, load_manifest, verified_model_path
-from pipeline.ocr.rapidocr import CtcDecoder, padded_width, sort_boxes
+from pipeline.ocr.base import sort_boxes
+from pipeline.ocr.rapidocr import CtcDecoder, padded_width
 from pipeline.types import BBox
 
 FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
@@ -59,7 +60,7 @@ def test_lines_pad_to_fixed_width_classes_and_a_step_that_never_grows_is_refused
     assert [padded_width(w, 1.04) for w in (49, 50, 51)] == [padded_width(49, 1.04)] * 3
     assert all(w <= padded_width(w, 1.04) < w * 1.04 + 8 for w in range(48, 3000, 7))
     with pytest.raises(UsageError, match="rec_width_step"):
-        load_config(None, {"ocr": {"rec_width_step": 1.0}})  # would pad forever
+        load_config(None, {"ocr": {"rapidocr": {"rec_width_step": 1.0}}})  # would pad forever
 
 
 def test_unknown_engine_lists_the_names():
@@ -180,7 +181,7 @@ def test_engine_with_tampered_weights_does_not_start(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_paddleocr_builds_its_model_folders_and_reads_offline(tmp_path, no_network):
-    cfg = OcrConfig(threads=1, cache_dir=str(tmp_path / "cache"))
+    cfg = OcrConfig(threads=1, paddleocr={"cache_dir": str(tmp_path / "cache")})
     engine = get_engine("paddleocr", cfg)
     folders = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert [f.rsplit("-", 1)[0] for f in folders] == ["PP-OCRv6_small_det", "PP-OCRv6_small_rec"]

@@ -29,7 +29,7 @@ FONT = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
 def read_grids(page: PageImage, grids: list[TableGrid], engine, ink: np.ndarray | None = None) -> list[TableGrid]:
     """The scan route's reading of one page's grids: lines cut, one engine call, cells filled."""
     ink = ink_image(page.image, page.dpi, GridConfig()) if ink is None else ink
-    lines = page_lines(page, ink, grids, ReadConfig())
+    lines = page_lines(page, ink, grids, ReadConfig(), GridConfig().ink_threshold)
     return fill_cells(grids, lines, engine.recognize(lines.crops) if lines.crops else [], engine.name)
 
 
@@ -92,7 +92,8 @@ def test_lines_inside_cells_one_call_empty_cells_skipped():
 
 def _lines(page: np.ndarray, bbox: BBox) -> list:
     cfg = ReadConfig()
-    binary = text_ink(ink_image(page, 200, GridConfig()), 200, cfg) > cfg.ink_threshold
+    threshold = GridConfig().ink_threshold
+    binary = text_ink(ink_image(page, 200, GridConfig()), 200, cfg, threshold) > threshold
     return cell_lines(binary, 0, 0, bbox, 200, cfg)
 
 
@@ -163,7 +164,7 @@ def test_paddleocr_reads_a_scanned_page_end_to_end(tmp_path):
     rendered = render_form(spec, dpi=200)
     scan = degrade(rendered.image, 200, skew_deg=-0.8, jpeg=70)
     detected = detect_grids(as_page(scan, 200), GridConfig())
-    engine = get_engine("paddleocr", OcrConfig(threads=1, cache_dir=str(tmp_path)))
+    engine = get_engine("paddleocr", OcrConfig(threads=1, paddleocr={"cache_dir": str(tmp_path)}))
     grid = read_grids(detected.image, detected.grids[:1], engine, detected.ink)[0]
     truth = {(c.row, c.col): c.text for c in spec.cells}
     read = {(c.row, c.col): c.text for c in grid.cells}

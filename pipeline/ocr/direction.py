@@ -1,7 +1,7 @@
 """PP-OCR's text-line direction classifier (0° or 180°), the small model shipped in the rapidocr wheel.
 
 Used by `orientation` to tell a page fed into the scanner upside down from an upright one: the
-grid looks the same both ways, the text does not. ~1 ms per line, so it runs on every page.
+grid looks the same both ways, the text does not. It is cheap enough to run on every page.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .base import as_bgr
 from .models import verified_model_path
-from .rapidocr import as_bgr, make_session
+from .rapidocr import make_session
 
 _HEIGHT, _WIDTH = 48, 192  # the model's input: PaddleOCR's cls_image_shape
 

@@ -28,9 +28,8 @@ import yaml
 from ..config import OcrConfig
 from ..errors import ModelIntegrityError, UsageError
 from ..types import BBox
-from .base import LineResult
+from .base import LineResult, as_bgr, quad_to_bbox, session_threads, sort_boxes
 from .models import load_manifest, verified_model_path
-from .rapidocr import as_bgr, quad_to_bbox, session_threads, sort_boxes
 
 # Model name → manifest entry of its ONNX file.
 MODELS = {"det": ("PP-OCRv6_small_det", "ppocrv6_det_small"), "rec": ("PP-OCRv6_small_rec", "ppocrv6_rec_small")}
@@ -103,21 +102,21 @@ class PaddleOcrEngine:
 
     name = "paddleocr"
 
-    def __init__(self, cfg: OcrConfig, workers: int = 1):
+    def __init__(self, cfg: OcrConfig):
         from paddleocr import TextDetection, TextRecognition
 
-        self.cfg = cfg
-        threads = session_threads(cfg, workers)
-        cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+        self.options = options = cfg.paddleocr
+        threads = session_threads(cfg.threads)
+        cache = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
         folders = {}
         for kind in ("det", "rec"):
-            user = cfg.model_dirs.get(kind)
+            user = options.model_dirs.get(kind)
             folders[kind] = _user_folder(user) if user else model_folder(kind, cache)
         # Built-in folders hold ONNX files: onnxruntime, no paddlepaddle. User folders may be
         # Paddle's own format: let PaddleOCR pick the engine it has.
         engine: dict[str, Any] = (
             {}
-            if cfg.model_dirs
+            if options.model_dirs
             else {
                 "engine": "onnxruntime",
                 "engine_config": {"intra_op_num_threads": threads, "inter_op_num_threads": 1},
@@ -132,7 +131,7 @@ class PaddleOcrEngine:
     def recognize(self, crops: list[np.ndarray]) -> list[LineResult]:
         if not crops:
             return []
-        results = self._rec.predict([as_bgr(c) for c in crops], batch_size=self.cfg.rec_batch_size)
+        results = self._rec.predict([as_bgr(c) for c in crops], batch_size=self.options.rec_batch_size)
         return [LineResult(text=str(r["rec_text"]), confidence=round(float(r["rec_score"]), 4)) for r in results]
 
     def detect_lines(self, image: np.ndarray) -> list[BBox]:

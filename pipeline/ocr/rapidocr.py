@@ -1,16 +1,16 @@
 """PP-OCRv6 small (the ONNX files shipped in the rapidocr wheel), run on onnxruntime directly.
 
-Why not `RapidOCR()(page)`: full-page detection + recognition costs ~5.8 s per 200-dpi page and
-~950 MB, and the table grid already says where the text is. So recognition runs the rec model
+Why not `RapidOCR()(page)`: full-page detection + recognition costs several times the time and
+memory (BENCHMARK.md, design measurements), and the table grid already says where the text is. So recognition runs the rec model
 itself on the reader's text-line crops, batched by similar width (little padding), with the
 same preprocessing as PaddleOCR (height 48, aspect kept, scaled to [-1, 1], right-padded).
 Decoding here rather than in rapidocr gives the per-character probabilities, so a line's
 confidence is its weakest character and runner-up readings become `alternatives`.
 
 Cores are used across batches, not inside one: the session runs single-threaded and `threads`
-batches run at once (onnxruntime releases the GIL). Measured on the fixture scans' 1,674 lines,
-2 cores: 2 intra-op threads 19.4 s, 2 batches at once 16.5 s — a batch of short lines is too
-small a job to split well across threads, and decoding runs in parallel too.
+batches run at once (onnxruntime releases the GIL). That is faster than intra-op threads (BENCHMARK.md):
+a batch of short lines is too small a job to split well across threads, and decoding runs in
+parallel too.
 
 The detector (for `detect_lines`) goes through rapidocr's own pipeline with explicit model
 paths; it is built on first use, since the grid-guided route does not need it.
@@ -19,7 +19,6 @@ paths; it is built on first use, since the grid-guided route does not need it.
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,20 +28,12 @@ import onnxruntime as ort
 
 from ..config import OcrConfig
 from ..types import BBox
-from .base import LineResult
+from .base import LineResult, as_bgr, quad_to_bbox, session_threads, sort_boxes
 from .models import verified_model_path
 
 _REC_HEIGHT = 48
 _MIN_WH_RATIO = 1.0  # the narrowest padded line: 48 px (6 frames), room for the shortest cell text
 _BATCH_WIDTH_PER_LINE = 320  # PaddleOCR's line width: a batch holds at most this much per line on average
-
-
-def session_threads(cfg: OcrConfig, workers: int) -> int:
-    """Recognizer threads: as configured, else the machine's cores shared among the workers."""
-    if cfg.threads > 0:
-        return cfg.threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, workers))
 
 
 def make_session(path: str, threads: int) -> ort.InferenceSession:
@@ -55,8 +46,7 @@ def make_session(path: str, threads: int) -> ort.InferenceSession:
     options.enable_cpu_mem_arena = False
     options.log_severity_level = 3
     # Idle worker threads sleep instead of spinning: on a shared machine spinning threads burn
-    # the cores the other thread (and other workers) need. Measured on a loaded 2-core machine,
-    # 2 threads: 5.2 → 2.7 s/page wall, 5.3 → 4.2 CPU s/page.
+    # the cores the other thread (and other workers) need (BENCHMARK.md, design measurements).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
@@ -147,29 +137,21 @@ def width_batches(widths: list[int], size: int) -> list[tuple[int, list[int]]]:
     return batches
 
 
-def as_bgr(crop: np.ndarray) -> np.ndarray:
-    if crop.ndim == 2:
-        return cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
-    if crop.shape[2] == 4:
-        return cv2.cvtColor(crop, cv2.COLOR_BGRA2BGR)
-    return crop
-
-
 class RapidOcrEngine:
     """PP-OCRv6 small rec (+ det on demand) from the rapidocr wheel, offline."""
 
     name = "rapidocr"
 
-    def __init__(self, cfg: OcrConfig, workers: int = 1):
-        self.cfg = cfg
-        self.threads = session_threads(cfg, workers)
+    def __init__(self, cfg: OcrConfig):
+        self.options = cfg.rapidocr
+        self.threads = session_threads(cfg.threads)
         self._rec_path = str(verified_model_path("ppocrv6_rec_small"))
         self._det_path = str(verified_model_path("ppocrv6_det_small"))
         self._rec = make_session(self._rec_path, 1)
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="perfscan-rec") if self.threads > 1 else None
         self._rec_input = self._rec.get_inputs()[0].name
         characters = self._rec.get_modelmeta().custom_metadata_map["character"].splitlines()
-        self._decoder = CtcDecoder(characters, cfg.alt_min_prob, cfg.max_alternatives)
+        self._decoder = CtcDecoder(characters, self.options.alt_min_prob, self.options.max_alternatives)
         self._detector: Any = None
         # onnxruntime builds its kernels on the first run; pay that here, not on page one.
         self.recognize([np.full((_REC_HEIGHT, 160, 3), 255, dtype=np.uint8)])
@@ -180,13 +162,13 @@ class RapidOcrEngine:
 
         def read(chunk: tuple[int, list[int]]) -> list[tuple[int, LineResult]]:
             width, members = chunk
-            batch = rec_input([ready[i] for i in members], self.cfg.rec_width_scale, width)
+            batch = rec_input([ready[i] for i in members], self.options.rec_width_scale, width)
             probs = self._rec.run(None, {self._rec_input: batch})[0]
             return [(i, self._decoder.decode(probs[row])) for row, i in enumerate(members)]
 
-        widths = [padded_width(line_width(c, self.cfg.rec_width_scale), self.cfg.rec_width_step) for c in ready]
+        widths = [padded_width(line_width(c, self.options.rec_width_scale), self.options.rec_width_step) for c in ready]
         # Widest batches first, so the last ones to finish are short and no core waits long.
-        chunks = width_batches(widths, self.cfg.rec_batch_size)[::-1]
+        chunks = width_batches(widths, self.options.rec_batch_size)[::-1]
         for done in self._pool.map(read, chunks) if self._pool else map(read, chunks):
             for i, result in done:
                 results[i] = result
@@ -215,25 +197,3 @@ class RapidOcrEngine:
         if boxes is None or len(boxes) == 0:
             return []
         return sort_boxes([quad_to_bbox(q, image.shape) for q in np.asarray(boxes).reshape(-1, 4, 2)])
-
-
-def quad_to_bbox(quad: np.ndarray, shape: tuple[int, ...]) -> BBox:
-    h, w = shape[:2]
-    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
-    return BBox(max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1)))
-
-
-def sort_boxes(boxes: list[BBox]) -> list[BBox]:
-    """Reading order: lines whose vertical centres are within half a line height share a row."""
-    boxes = sorted(boxes, key=lambda b: (b.y0 + b.y1) / 2)
-    rows: list[list[BBox]] = []
-    for box in boxes:
-        centre = (box.y0 + box.y1) / 2
-        if rows:
-            last = rows[-1][-1]
-            if abs(centre - (last.y0 + last.y1) / 2) <= max(last.height, box.height) / 2:
-                rows[-1].append(box)
-                continue
-        rows.append([box])
-    return [b for row in rows for b in sorted(row, key=lambda b: b.x0)]

@@ -24,9 +24,8 @@ import numpy as np
 from ..config import OcrConfig
 from ..errors import ExternalToolError, ModelIntegrityError
 from ..types import BBox
-from .base import LineResult
+from .base import LineResult, as_bgr, sort_boxes
 from .models import verified_model_path
-from .rapidocr import as_bgr, sort_boxes
 
 _LINE_HEIGHT = 40  # px per stacked line: Tesseract's LSTM reads best at a 30–40 px text height
 _GAP = 24  # blank px between stacked lines
@@ -37,8 +36,8 @@ _MAX_LINES = 80  # crops per tesseract run (keeps one image and one timeout reas
 class TesseractEngine:
     name = "tesseract"
 
-    def __init__(self, cfg: OcrConfig, workers: int = 1):
-        self.cfg = cfg
+    def __init__(self, cfg: OcrConfig):
+        self.options = cfg.tesseract
         exe = shutil.which("tesseract")
         if exe is None:
             raise ModelIntegrityError("tesseract is not installed (Debian packages tesseract-ocr, tesseract-ocr-chi-sim)")
@@ -97,10 +96,10 @@ class TesseractEngine:
         args = [self._exe, "stdin", "stdout", "--tessdata-dir", self._tessdata, "-l", "chi_sim",
                 "--psm", str(psm), "tsv"]
         try:
-            done = subprocess.run(args, input=png.tobytes(), capture_output=True, timeout=self.cfg.timeout,
+            done = subprocess.run(args, input=png.tobytes(), capture_output=True, timeout=self.options.timeout,
                                   env=self._env, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise ExternalToolError(f"tesseract took longer than {self.cfg.timeout:.0f} s") from exc
+            raise ExternalToolError(f"tesseract took longer than {self.options.timeout:.0f} s") from exc
         except OSError as exc:
             raise ExternalToolError(f"tesseract could not run ({exc})") from exc
         if done.returncode != 0:

@@ -51,7 +51,7 @@ def prepare(image: PageImage, cfg: Config) -> PreparedPage:
     band = _title_band(page, detected.grids)
     to_read = _with_band(detected.grids, band)
     # A page without a table is read by detection (`read`); it has no cells to cut.
-    lines = page_lines(page, detected.ink, to_read, cfg.read) if to_read else PageLines([], [])
+    lines = page_lines(page, detected.ink, to_read, cfg.read, cfg.grid.ink_threshold) if to_read else PageLines([], [])
     ok, buf = cv2.imencode(".jpg", page.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"", cfg.read.review_confidence)
 

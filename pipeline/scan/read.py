@@ -42,15 +42,18 @@ class PageLines:
     crops: list[np.ndarray]
 
 
-def page_lines(page: PageImage, ink: np.ndarray, grids: Sequence[TableGrid], cfg: ReadConfig) -> PageLines:
+def page_lines(
+    page: PageImage, ink: np.ndarray, grids: Sequence[TableGrid], cfg: ReadConfig, ink_threshold: int
+) -> PageLines:
     """Cut every cell of `grids` into text-line crops, ready for one `engine.recognize` call.
 
     `ink` is the page's `grid.ink_image` (`DetectedPage.ink`); `page` is the image the grids'
-    boxes refer to. This is all of reading that needs no model, so it can run for the next page
-    while the engine reads this one. Cells without ink get no lines.
+    boxes refer to; `ink_threshold` is the grid's (`GridConfig.ink_threshold`). This is all of reading
+    that needs no model, so it can run for the next page while the engine reads this one. Cells
+    without ink get no lines.
     """
-    ink = text_ink(ink, page.dpi, cfg)
-    binary = ink > cfg.ink_threshold
+    ink = text_ink(ink, page.dpi, cfg, ink_threshold)
+    binary = ink > ink_threshold
     lines = [
         crop
         for g, grid in enumerate(grids)
@@ -84,10 +87,10 @@ def fill_cells(
     ]
 
 
-def text_ink(ink: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
+def text_ink(ink: np.ndarray, dpi: float, cfg: ReadConfig, ink_threshold: int) -> np.ndarray:
     """The page's ink (`grid.ink_image`) with rulings removed: a copy, `ink` is left as it is."""
     text = ink.copy()
-    text[ruling_mask(ink > cfg.ink_threshold, dpi, cfg)] = 0
+    text[ruling_mask(ink > ink_threshold, dpi, cfg)] = 0
     return text
 
 
@@ -132,7 +135,7 @@ def cell_lines(
 ) -> list[LineCrop]:
     """Text-line boxes inside one cell (page pixels), top to bottom; none if the cell is empty.
 
-    `binary` is the page's text ink (`text_ink(...) > cfg.ink_threshold`).
+    `binary` is the page's text ink (`text_ink(...) > ink_threshold`).
     """
     inset = max(1, round(cfg.inset_in * dpi))
     x0, y0, x1, y1 = bbox.x0 + inset, bbox.y0 + inset, bbox.x1 - inset, bbox.y1 - inset
