@@ -3,7 +3,7 @@ and, on demand, its pixels.
 
 Only this module reads input files, and it only reads them. Pages are imaged lazily, one at a
 time, so a 500-page scan never sits in memory at once. PDFs go through pypdfium2: it renders a
-200-dpi page about 3× faster than poppler's pdftoppm (measured 0.06 s vs 0.19 s per page), and a
+page several times faster than poppler's pdftoppm (BENCHMARK.md, design measurements), and a
 scanned page that is one embedded image is taken out at its native resolution instead of being
 resampled, which keeps the scanner's pixels for the grid and the recognizer.
 
@@ -126,8 +126,8 @@ class _ReopenedPdf:
     """A PDF handle that is closed and opened again every `_PAGES_PER_OPEN` pages.
 
     pdfium keeps every object it has parsed until its document is closed, a scanned page's image
-    stream included: after reading a 500-page scan it held 159 MB, the size of the file, and a
-    worker's memory grew with the document's length. Reopening takes about a millisecond.
+    stream included: after reading a long scan it held as much memory as the file's size, and a
+    worker's memory grew with the document's length. Reopening costs next to nothing.
     """
 
     def __init__(self, path: Path):

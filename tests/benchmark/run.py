@@ -26,7 +26,8 @@ from .systems import cores, measure_peer, perfscan_result
 
 SCAN_PEERS = ("paddleocr", "rapidtable", "tesseract")
 DIGITAL_PEERS = ("camelot",)
-SECTIONS = ["scanned", "born-digital", "devset", "workers", "long-documents", "long-run"]
+SECTIONS = ["scanned", "born-digital", "devset", "workers", "long-documents", "long-run", "design"]
+"""`design` is written by hand (figures behind choices in the code); a run keeps it as it is."""
 INTRO = """# Benchmark: perfscan against offline peers
 
 Made by `make bench` (`python -m tests.benchmark.run`); the scaling sections by
