@@ -99,14 +99,6 @@ def document_rows(grids: list[TableGrid]) -> list[Row]:
     return rows
 
 
-def find_row(rows: list[Row], pattern: str, start: int = 0) -> int | None:
-    regex = re.compile(pattern)
-    for i in range(start, len(rows)):
-        if regex.search(rows[i].joined_label()):
-            return i
-    return None
-
-
 def map_columns(row: Row, keys: dict[str, str]) -> dict[str, Column]:
     """The header column of each field whose header matches its regex; the leftmost match wins.
     Columns a garbled header does not name are placed by `indicators.complete_columns`."""

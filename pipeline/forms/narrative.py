@@ -157,12 +157,13 @@ def _columns(boxes: list[Line], gx: int) -> list[Line]:
     return _visual_lines(left) + _visual_lines(right)
 
 
-def _plain(text: str) -> str:
+def _without_spaces(text: str) -> str:
+    """A line's text with its spaces gone: OCR spaces Chinese text anyhow."""
     return re.sub(r"\s+", "", text)
 
 
 def is_folio(line: Line) -> bool:
-    return bool(FOLIO.match(_plain(line.text)))
+    return bool(FOLIO.match(_without_spaces(line.text)))
 
 
 def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
@@ -185,16 +186,16 @@ def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
 
 def _drop_bare_numbers(lines: list[Line]) -> list[Line]:
     """A bare `3` as the first or last line of a page is its number."""
-    while lines and BARE_NUMBER.match(_plain(lines[-1].text)):
+    while lines and BARE_NUMBER.match(_without_spaces(lines[-1].text)):
         lines = lines[:-1]
-    while lines and BARE_NUMBER.match(_plain(lines[0].text)):
+    while lines and BARE_NUMBER.match(_without_spaces(lines[0].text)):
         lines = lines[1:]
     return lines
 
 
 def _shape(line: Line) -> str:
     """A line with its digits masked: `第 3 页` and `第 4 页` are one running footer."""
-    return re.sub(r"\d+", "#", _plain(line.text))
+    return re.sub(r"\d+", "#", _without_spaces(line.text))
 
 
 def _repeated(ends: list[Line]) -> list[str]:
@@ -245,7 +246,7 @@ def is_heading(line: Line, geometry: _Geometry | None) -> bool:
         return False
     if geometry is not None:
         return geometry.short(line, 1.5)
-    return len(_plain(line.text)) <= HEADING_MAX_CHARS
+    return len(_without_spaces(line.text)) <= HEADING_MAX_CHARS
 
 
 def paragraphs(pages: list[list[Line]]) -> list[Paragraph]:

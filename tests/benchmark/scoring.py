@@ -185,7 +185,8 @@ def same_number(expected: Decimal | None, observed: str | None) -> bool:
     return expected == as_decimal(observed)
 
 
-def _plain(value: object) -> str:
+def _as_text(value: object) -> str:
+    """A truth value as the CSVs write it (None empty, a Decimal as written)."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -241,14 +242,14 @@ class _DocScorer:
         if not ok:
             via = self.flags.via(self.truth.doc_id, row, key if table == "indicators" else "")
             self.mismatches.append(
-                Mismatch(self.score.name, self.truth.doc_id, table, key, name, _plain(expected), observed, via))
+                Mismatch(self.score.name, self.truth.doc_id, table, key, name, _as_text(expected), observed, via))
 
     def document(self, out_doc: dict[str, str] | None) -> None:
         self.score.found = out_doc is not None
         for name in HEADER:
             expected = getattr(self.truth.header, name)
             observed = None if out_doc is None else out_doc.get(name, "")
-            ok = observed is not None and observed == _plain(expected)
+            ok = observed is not None and observed == _as_text(expected)
             self.check(self.score.other, ok, "documents", "", name, expected, observed, None)
         for column, attr in TOTALS:
             expected = getattr(self.truth.totals, attr)
@@ -283,7 +284,7 @@ class _DocScorer:
             for name in OTHER_INDICATOR:
                 expected = getattr(ind, name)
                 observed = None if row is None else row.get(name, "")
-                ok = observed is not None and observed.strip() == _plain(expected)
+                ok = observed is not None and observed.strip() == _as_text(expected)
                 self.check(self.score.other, ok, "indicators", seq, name, expected, observed, row)
 
     def _count_chars(self, expected: str, observed: str | None) -> None:
