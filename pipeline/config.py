@@ -70,7 +70,7 @@ class ImagingConfig(Section):
     )
     max_spaced_numbers: int = Field(description="this many numbers with spaces inside (459. 80) mean bad OCR")
     max_garbage_share: float = Field(description="share of unexpected symbols above which a text layer is garbage OCR")
-    orient: bool = Field(description="turn scanned pages fed sideways or upside down upright (orientation.py)")
+    orient: bool = Field(description="turn scanned pages fed sideways or upside down upright (scan/orientation.py)")
     sideways_ratio: float = Field(
         description="a page whose ink joins less when smeared across than down (this ratio) has sideways text"
     )

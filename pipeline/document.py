@@ -4,7 +4,7 @@
     records + its ruled tables ─► assess (repair, rules, status) ─► Document per form
 
 Only this module decides which route a page takes: a trustworthy text layer goes through camelot,
-a scan or an untrusted OCR layer goes through grid detection and OCR (`scanpage`). Page images of
+a scan or an untrusted OCR layer goes through grid detection and OCR (`scan.page`). Page images of
 scanned pages go out as JPEG bytes (to the worker's page-image sink, else in the result) so the review
 page can show the evidence.
 

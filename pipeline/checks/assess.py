@@ -88,7 +88,7 @@ def _where(ref: Ref) -> str:
 
 
 def add_findings(doc: Document, findings: list[Finding], review_confidence: float) -> Document:
-    """A document with findings from outside it (report ↔ table, `rules.cross_check`) and its
+    """A document with findings from outside it (report ↔ table, `cross.cross_check`) and its
     status and message brought up to date."""
     if doc.status == "failed" or not findings:
         return doc

@@ -2,7 +2,7 @@
 
 Shared by both table forms; the columns are found by header text. What this module decides:
 - a merged cell's text applies to every row it spans (grid routes give spans, `dense()` repeats it);
-- in text input (no spans), 一级 comes from 二级 (`levels.py`), 二级 from the nearest label of its
+- in text input (no spans), 一级 comes from 二级 (the catalogue's vocabulary), 二级 from the nearest label of its
   block, and a label that appears before its block's first row is read as the block's label;
 - a row whose (分值, 得分) pair sits left of its columns was shifted by the extraction: realign it;
 - the 投入管理 note (`根据沪财绩…13号…`) is the 三级 of every row it spans, which have no values

@@ -1,6 +1,6 @@
 """The OCR engine protocol: image crops in, text with confidence out.
 
-Engines are small adapters behind one protocol so the reader (`pipeline.read`) and the
+Engines are small adapters behind one protocol so the reader (`pipeline.scan.read`) and the
 benchmark can swap them by name. The grid already says where the text is, so the main call is
 `recognize` on text-line crops; `detect_lines` finds text lines in a larger image (a multi-line
 cell, a narrative page) for engines that have a detector. The helpers every engine needs (crops as
