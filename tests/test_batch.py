@@ -66,7 +66,7 @@ def test_changed_renamed_duplicate_forced_and_reconfigured(tmp_path):
     inputs = tmp_path / "in"
     a, b = write_text_forms(inputs, 2)
     out = tmp_path / "out"
-    run = lambda cfg=config(), **kw: run_batch([inputs], out, cfg, text_import(), **kw)  # noqa: E731
+    run = lambda cfg=config(), **kw: run_batch([inputs], out, cfg, text_import(), **kw)  # noqa: E731, B008
     assert run().processed == 2
 
     a.write_text(text_form("改过的单位", budget=5000), encoding="utf-8")  # changed: redone, old rows gone

@@ -16,8 +16,8 @@ import pytest
 from pipeline.cli import main
 from pipeline.export import write_records
 from pipeline.records import Document
-from tests.benchmark.scoring import truth_documents
 from tests.batchfiles import read_csv
+from tests.benchmark.scoring import truth_documents
 from tests.conftest import REPO
 
 FIXTURES = REPO / "fixtures"

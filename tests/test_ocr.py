@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy as copy_module
 import json
 import shutil
-import unicodedata
 import socket
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.config import OcrConfig, load_config
 from pipeline.errors import ModelIntegrityError, UsageError
 from pipeline.ocr import ENGINE_NAMES, LineResult, get_engine
-from pipeline.ocr.models import MANIFEST, load_manifest, verified_model_path
 from pipeline.ocr.base import sort_boxes
+from pipeline.ocr.models import MANIFEST, load_manifest, verified_model_path
 from pipeline.ocr.rapidocr import CtcDecoder, padded_width
 from pipeline.types import BBox
 

@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from test_grid import as_page, degrade, project_form, render_form
 
 from pipeline.config import GridConfig, OcrConfig, ReadConfig
-from pipeline.scan.grid import detect_grids, ink_image
 from pipeline.ocr import LineResult, get_engine
+from pipeline.scan.grid import detect_grids, ink_image
 from pipeline.scan.read import cell_lines, fill_cells, page_lines, text_ink
 from pipeline.types import BBox, Cell, PageImage, TableGrid
 

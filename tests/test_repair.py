@@ -13,11 +13,11 @@ from decimal import Decimal
 import pytest
 
 from pipeline.checks.assess import add_findings, assess, with_status
-from pipeline.records import Document, Finding, Provenance, Totals
-from pipeline.checks.repair import plausible_values, repair
 from pipeline.checks.cells import Ref, value_of
 from pipeline.checks.registry import check
+from pipeline.checks.repair import plausible_values, repair
 from pipeline.forms.catalog import default_catalogue
+from pipeline.records import Document, Finding, Provenance, Totals
 from tests.test_rules import project_doc, set_line, set_row, unit_doc
 
 D = Decimal

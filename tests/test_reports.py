@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.checks.cross import cross_check
 from pipeline.cli import main
 from pipeline.forms import build_form
 from pipeline.forms.narrative import drop_furniture, page_lines, paragraphs
 from pipeline.forms.report import read_facts
 from pipeline.records import Document, Fact, FundingLine, Header
-from pipeline.checks.cross import cross_check
-from tests.benchmark.scoring import truth_documents
 from pipeline.types import BBox, Cell, TableGrid
+from tests.benchmark.scoring import truth_documents
 from tests.conftest import REPO, seed
 
 FIXTURES = REPO / "fixtures"

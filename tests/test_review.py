@@ -15,10 +15,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pipeline.checks.assess import assess
-from pipeline.records import Correction, Document, Provenance
-from pipeline.review import collect, write_review
 from pipeline.checks.cells import Ref
 from pipeline.forms.catalog import default_catalogue
+from pipeline.records import Correction, Document, Provenance
+from pipeline.review import collect, write_review
 from tests.test_rules import set_row, unit_doc
 
 D = Decimal

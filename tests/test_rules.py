@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.records import Document, Fact, FundingLine, Header, Indicator, Totals
 from pipeline.checks.cells import Ref
 from pipeline.checks.cross import cross_check
 from pipeline.checks.registry import REGISTRY, SEVERITY_OF_BASIS, check
 from pipeline.forms.catalog import default_catalogue, load_catalogue
+from pipeline.records import Document, Fact, FundingLine, Header, Indicator, Totals
 from tests.benchmark.scoring import truth_documents
 from tests.conftest import REPO, seed
 
@@ -174,6 +174,10 @@ def test_registry_ids_severities_and_config():
     expected = {"H1", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7", *(f"I{k}" for k in range(1, 14)),
                 "G1", *(f"S{k}" for k in range(1, 7)), *(f"X{k}" for k in range(10))}
     assert set(REGISTRY) == expected  # every id findings.csv can hold, the cross-document X0–X5 included
+    order = [rule_id for rule_id in REGISTRY if rule_id[0] != "X"]  # findings are listed in registry order
+    assert order[:11] == ["H1", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7"]
+    assert order[11:] == [*(f"I{k}" for k in range(1, 14)), "G1", *(f"S{k}" for k in range(1, 7))]
+    assert [r for r in REGISTRY if r[0] == "X"] == ["X6", "X7", "X8", "X9", "X0", "X1", "X2", "X3", "X4", "X5"]
     for rule in REGISTRY.values():
         assert rule.severity == SEVERITY_OF_BASIS[rule.basis]
         assert rule.fn is None or rule.fn.__doc__  # a per-document rule says what it checks

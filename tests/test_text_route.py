@@ -6,7 +6,6 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-
 from pipeline.cli import main
 from tests.conftest import seed
 

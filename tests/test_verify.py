@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from pipeline.checks.assess import assess
+from pipeline.checks.verify import verify
+from pipeline.forms.catalog import default_catalogue
 from pipeline.forms.levels import snap
 from pipeline.records import Document, Header, Indicator, Provenance
-from pipeline.forms.catalog import default_catalogue
-from pipeline.checks.verify import verify
 
 
 def _row(seq: int, level2: str, max_score: str, score: str, **kw) -> Indicator:

@@ -9,11 +9,11 @@ a reviewer where to start.
 
 from __future__ import annotations
 
-from ..records import Document, Finding
-from .repair import repair
 from ..forms.catalog import Catalogue
+from ..records import Document, Finding
 from .cells import Ref, provenance_of, value_of
 from .registry import Hit, Rule, evaluate
+from .repair import repair
 
 MAX_IDS = 6
 

@@ -16,7 +16,7 @@ from .cells import Ref, funding_ref
 from .figures import CENT, cents, exact_rate, fmt, without_spaces
 from .funding import YUAN_PER
 from .registry import REGISTRY, Hit, cross_rule, evaluate
-from .report import facts_of, fact_ref, in_wan
+from .report import fact_ref, facts_of, in_wan
 
 X0 = cross_rule("X0", "extraction")
 """A report not compared with a table: it names no unit, or several tables of its unit disagree."""

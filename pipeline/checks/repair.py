@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ..records import Correction, Document
 from ..forms.catalog import Catalogue, default_catalogue
+from ..records import Correction, Document
 from .cells import Ref, provenance_of, value_of
 from .registry import Hit, Rule, evaluate
 

@@ -16,7 +16,6 @@ from ..errors import UnreadableInput
 from ..types import BBox, Cell, TableGrid
 
 
-
 def read_text_tables(path: Path, page: int, page_height: float) -> list[TableGrid]:
     """The ruled tables of one born-digital page, top to bottom. Boxes are in PDF points (top-left origin)."""
     import camelot  # heavy import, only for documents that take this route

@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 
 from ..config import Config
-from .grid import ink_image
 from ..ocr.direction import direction_classifier
-from .read import ruling_mask
 from ..types import PageImage
+from .grid import ink_image
+from .read import ruling_mask
 
 _DPI = 100.0
 _SMEAR_PX = (3, 5)  # at _DPI: a character gap, not a line gap

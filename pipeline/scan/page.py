@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 
 from ..config import Config
-from .grid import detect_grids
 from ..ocr.base import LineResult, OcrEngine
+from ..types import BBox, Cell, PageImage, TableGrid
+from .grid import detect_grids
 from .orientation import upright
 from .read import PageLines, fill_cells, page_lines
-from ..types import BBox, Cell, PageImage, TableGrid
 
 _MIN_BAND_PX = 10  # a table starting this close to the top has no title band worth reading
 
