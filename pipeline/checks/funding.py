@@ -81,7 +81,7 @@ def _f2(ctx: Context) -> Iterator[Hit]:
 
 @rule("F3", "arithmetic")
 def _f3(ctx: Context) -> Iterator[Hit]:
-    """the first source's 执行率 matches the structure's overall one when the other sources are 0"""
+    """The first source's 执行率 matches the structure's overall one when the other sources are 0"""
     fund = ctx.spec.funding
     main = ctx.line(fund.sources[0]) if fund.sources else None
     if main is None or main.execution_rate is None:
@@ -131,7 +131,7 @@ AMOUNT_LABELS = {"initial_budget": "年初预算数", "budget": "全年预算数
 
 @rule("P1", "arithmetic")
 def _p1(ctx: Context) -> Iterator[Hit]:
-    """total = Σ parts of the money block, in 年初预算数, 全年预算数 and 全年执行数"""
+    """Total = Σ parts of the money block, in 年初预算数, 全年预算数 and 全年执行数"""
     fund = ctx.spec.funding
     total = ctx.line(fund.total)
     if total is None:

@@ -17,7 +17,7 @@ HEADER_LABELS = {
 
 @rule("H1", "form")
 def _h1(ctx: Context) -> Iterator[Hit]:
-    """header fields present"""
+    """Header fields present"""
     header = ctx.doc.header
     if ctx.spec is None:
         yield Hit(

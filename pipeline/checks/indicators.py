@@ -219,7 +219,7 @@ def _scoring_rule(ind: Indicator) -> tuple[Decimal, str] | None:
 
 @rule("I6", "memory")
 def _i6(ctx: Context) -> Iterator[Hit]:
-    """quantitative score follows 完成值/指标值"""
+    """Quantitative score follows 完成值/指标值"""
     for ind in ctx.doc.indicators:
         if not _scores(ind):
             continue
@@ -245,7 +245,7 @@ def _i6(ctx: Context) -> Iterator[Hit]:
 
 @rule("I7", "sourced")
 def _i7(ctx: Context) -> Iterator[Hit]:
-    """qualitative score within the band of its 完成值"""
+    """Qualitative score within the band of its 完成值"""
     full = next((b for b in ctx.forms.qualitative if b.max_inclusive and b.max == 1), None)
     for ind in ctx.doc.indicators:
         if not _scores(ind) or ind.actual_value is not None or not ind.actual or ind.max_score == 0:
@@ -286,7 +286,7 @@ def _i8(ctx: Context) -> Iterator[Hit]:
 
 @rule("I9", "inferred")
 def _i9(ctx: Context) -> Iterator[Hit]:
-    """full score has no 偏差原因"""
+    """Full score has no 偏差原因"""
     for ind in ctx.doc.indicators:
         if _scores(ind) and ind.score == ind.max_score and ind.deviation_reason.strip():
             yield Hit(
@@ -381,7 +381,7 @@ def _i13(ctx: Context) -> Iterator[Hit]:
 
 @rule("G1", "sourced")
 def _g1(ctx: Context) -> Iterator[Hit]:
-    """grade of the stated 总分 = grade of the scores"""
+    """Grade of the stated 总分 = grade of the scores"""
     stated = ctx.doc.totals.score
     if stated is None or not ctx.doc.indicators:
         return

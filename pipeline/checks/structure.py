@@ -14,7 +14,7 @@ from .registry import Context, Hit, rows_label, rule, runs
 
 @rule("S1", "extraction")
 def _s1(ctx: Context) -> Iterator[Hit]:
-    """row flagged while reading (e.g. cut by a page break)"""
+    """Row flagged while reading (e.g. cut by a page break)"""
     for ind in ctx.doc.indicators:
         if ind.needs_review and ind.note:
             yield Hit(
@@ -40,7 +40,7 @@ def _labels(spec: FormSpec) -> tuple[set[str], set[str]]:
 
 @rule("S3", "form")
 def _s3(ctx: Context) -> Iterator[Hit]:
-    """cells in their columns (no column shift)"""
+    """Cells in their columns (no column shift)"""
     level1s, level2s = _labels(ctx.spec)
     words = {without_spaces(b.phrase) for b in ctx.forms.qualitative}
     shifted: list[tuple[Indicator, str]] = []
@@ -126,7 +126,7 @@ def _required_funding(spec: FormSpec) -> dict[str, tuple[str, ...]]:
 
 @rule("S6", "form")
 def _s6(ctx: Context) -> Iterator[Hit]:
-    """no number missing from a row the form fills"""
+    """No number missing from a row the form fills"""
     for item, fields in _required_funding(ctx.spec).items():
         line = ctx.line(item)
         if line is None:
