@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
 
 from ..forms.catalog import Catalogue, CrossCheck, default_catalogue
+from ..forms.header import PLACE
 from ..records import Document, Finding
 from .cells import Ref, funding_ref
 from .figures import CENT, cents, exact_rate, fmt, without_spaces
@@ -25,9 +26,6 @@ FIGURE_RULES = tuple(cross_rule(f"X{k}", "arithmetic") for k in range(1, 6))
 """A report figure against the table's: which figure each compares is the catalogue's (`cross_check`)."""
 
 
-PLACE = re.compile(r"省|市|(?<!社)区|县|镇|乡|街道|村(?!民)")  # 社区 names a kind of body, not a place
-
-
 def _same_unit(a: str, b: str) -> bool:
     """Report and table name the unit alike: equal, or one is the other without its leading
     上海市闵行区… — as long as the shorter name still holds a place, so that a bare `服务中心` does not
@@ -36,7 +34,7 @@ def _same_unit(a: str, b: str) -> bool:
     if not (a and b):
         return False
     short, long = sorted((a, b), key=len)
-    return a == b or (long.endswith(short) and bool(PLACE.search(short)))
+    return a == b or (long.endswith(short) and bool(re.search(PLACE, short)))
 
 
 def _table_amount(table: Document, items: list[str], column: str) -> tuple[Decimal | None, tuple[Ref, ...]]:
