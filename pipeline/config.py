@@ -82,6 +82,12 @@ class GridConfig(Section):
         0.3, description="a line running this far (inches) past the table's outermost rulings at both ends is a "
         "scanner streak, not a ruling"
     )
+    streak_min_skew_deg: float = Field(
+        0.4, description="…or past them at one end, when the rulings lie this far (degrees) from the scanner's frame…"
+    )
+    streak_slope_tolerance: float = Field(
+        0.3, description="…and the line runs straight in the scanner's frame, to this share of that slope"
+    )
     weak_edge_coverage: float = Field(
         0.2, description="…or this share, for an edge beside an existing one on the same grid line (faint rulings)"
     )
