@@ -8,7 +8,8 @@ scoring rules run:
 - closed vocabularies: 一级 and 二级 labels are words of the forms (`levels.py`; a label OCR
   slipped on was snapped when read, `forms.indicators`), and a 二级 belongs to its 一级;
 - column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
-  and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
+  and not the same text twice; a strict `>`/`<` read by OCR may be ≥/≤ without its bar, and a
+  numeric 年度指标值 without a sign in a column that writes them is a sign lost at the cell's edge; 分值 / 得分 have at least the decimals the rest of their
   column has (`250` among `1.50`s is a lost point);
 - the money block: 全年预算数 and 全年执行数 the same on every line while an 执行率 is not 100 is
   one column read twice;
@@ -28,10 +29,11 @@ from collections import Counter
 from decimal import Decimal
 
 from .forms.levels import LEVEL1, LEVEL2_TO_LEVEL1, level1_for
-from .records import Document, FundingLine, Indicator
+from .records import Document, FundingLine, Indicator, Provenance
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LEVEL2 = set(LEVEL2_TO_LEVEL1)
+_TEXT_ENGINES = {"text", "camelot"}  # values taken from a text layer or an extraction, not recognised
 _NOTE_BLOCK = "投入管理指标"  # its rows carry the form's note, or nothing, where other rows have a 三级 name
 
 
@@ -39,6 +41,7 @@ def verify(doc: Document) -> Document:
     """The document with every indicator row that fails a reading check flagged, reason in its note."""
     form = doc.header.form_type
     decimals = {name: _usual_decimals([getattr(i, name) for i in doc.indicators]) for name in ("max_score", "score")}
+    signed = _targets_signed([i.target for i in doc.indicators])
     has_weights = form == "unit_overall"  # its 一级 column has a 权重 beside it (forms.yaml level1_groups)
     rows = []
     seen_input: dict[str, int] = {}  # 投入管理 二级 → the first row it labels
@@ -46,6 +49,8 @@ def verify(doc: Document) -> Document:
         if ind.level1 == _NOTE_BLOCK:
             seen_input.setdefault(ind.level2, ind.seq)
         reasons = _row_problems(ind, form, decimals, has_weights, seen_input)
+        if signed and _UNSIGNED.match(ind.target):
+            reasons.append(f"年度指标值 “{ind.target}” has no sign where the rest of its column has one: lost at the cell's edge?")
         if reasons:
             note = "; ".join(r for r in [ind.note, *reasons] if r)
             ind = ind.model_copy(update={"needs_review": True, "note": note})
@@ -84,6 +89,8 @@ def _row_problems(
         problem = _measure_problem(getattr(ind, name))
         if problem:
             out.append(f"{label} {problem}")
+        elif _lost_bar(getattr(ind, name), ind.provenance.get(name)):
+            out.append(f"{label} “{getattr(ind, name)}” read from pixels: is it ≥/≤ with its bar lost?")
     if bool(ind.target) != bool(ind.actual):
         out.append("年度指标值 or 完成值 missing")
     for name, label in (("max_score", "分值"), ("score", "得分")):
@@ -110,6 +117,25 @@ def _measure_problem(text: str) -> str:
     if re.match(r"^[=≥≤><]{2,}", text):
         return f"“{text}” starts with two comparison signs"
     return ""
+
+
+def _lost_bar(text: str, source: Provenance | None) -> bool:
+    """A strict `>`/`<` recognised from pixels: the forms write targets with ≥ and ≤ far more
+    often, and OCR drops the thin bar under the sign with full confidence (`≥90.00(%)` →
+    `>90.00(%)`). A text layer has the sign itself."""
+    return source is not None and source.engine not in _TEXT_ENGINES and bool(re.match(r"^[><](?!=)", text))
+
+
+_SIGNED = re.compile(r"^[=≥≤><]")
+_UNSIGNED = re.compile(r"^\d+(?:\.\d+)?\s*(?:[(（%]|$)")  # `4.00(份)`, `95%`, `12` — not `0发生`
+
+
+def _targets_signed(targets: list[str]) -> bool:
+    """Whether this table writes its numeric targets with a sign (`=4.00(份)`, `≥90.00(%)`): four in
+    five of them, and at least three, do."""
+    numeric = [t for t in targets if _SIGNED.match(t) or _UNSIGNED.match(t)]
+    signed = sum(1 for t in numeric if _SIGNED.match(t))
+    return signed >= 3 and signed >= 0.8 * len(numeric)
 
 
 def _decimals(value: Decimal) -> int:
