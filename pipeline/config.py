@@ -57,6 +57,12 @@ class GridConfig(Section):
     border_min_in: float = Field(0.06, description="dark areas thicker than this (inches) are border or shadow")
     min_skew_deg: float = Field(0.05, description="skew below this is left alone (no resampling)")
     max_skew_deg: float = Field(5.0, description="largest skew searched for")
+    residual_skew_deg: float = Field(
+        0.5, description="rulings still leaning this much (degrees) after the deskew turn the page again…"
+    )
+    residual_agreement_deg: float = Field(
+        0.2, description="…when half their length leans that way to within this (degrees): not a photo's fan"
+    )
     ridge_smooth_in: float = Field(0.05, description="ink is averaged along a line over this (inches): bridges gaps")
     ridge_windows_h_in: tuple[tuple[float, float, float], ...] = Field(
         ((0.02, 0.06, 0.06),),

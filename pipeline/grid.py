@@ -86,17 +86,17 @@ def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
 
 def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     dpi = page.dpi
-    ink = ink_image(page.image, dpi, cfg)
-    angle = estimate_skew(ink, dpi, cfg)
-    image = page.image
-    if abs(angle) >= cfg.min_skew_deg:
-        image = rotate(image, angle, border=(255, 255, 255))
-        ink = rotate(ink, angle, border=0)
+    raw_ink = ink_image(page.image, dpi, cfg)
+    angle = estimate_skew(raw_ink, dpi, cfg)
+    image, ink, h_ridge, v_ridge, h_rulings, v_rulings = _rulings_at(page.image, raw_ink, angle, dpi, cfg)
+    residual = ruling_skew(h_rulings, v_rulings, cfg)
+    if abs(residual) >= cfg.residual_skew_deg:
+        # The ink's projection was sharpest at the wrong angle (streaks and a page shadow straight
+        # in the scanner's frame outweighed a table lying 2° askew under them): the rulings say how
+        # far they still lean, and the page is turned from the original once more.
+        angle += residual
+        image, ink, h_ridge, v_ridge, h_rulings, v_rulings = _rulings_at(page.image, raw_ink, angle, dpi, cfg)
     deskewed = PageImage(page=page.page, image=image, dpi=dpi)
-    h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
-    v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
-    h_rulings = find_rulings(h_ridge, dpi, cfg)
-    v_rulings = find_rulings(v_ridge, dpi, cfg)
     # A line straight in the scanner's frame, after the rotation by `angle`: x' = x·cos + y·sin,
     # y' = −x·sin + y·cos (cv2's rotation matrix), so a vertical one runs at +tan, a horizontal at −tan.
     tilt = math.tan(math.radians(angle)) if abs(angle) >= cfg.min_skew_deg else 0.0
@@ -193,6 +193,35 @@ def estimate_skew(ink: np.ndarray, dpi: float, cfg: GridConfig) -> float:
             scores.append(float(np.square(np.bincount(rows, weights=weights)).sum()))
         best = float(angles[int(np.argmax(scores))])
     return best
+
+
+def _rulings_at(
+    image: np.ndarray, ink: np.ndarray, angle: float, dpi: float, cfg: GridConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[_Ruling], list[_Ruling]]:
+    """The page turned by `angle`, its ink, ridge masks and rulings (horizontal, then vertical)."""
+    if abs(angle) >= cfg.min_skew_deg:
+        image = rotate(image, angle, border=(255, 255, 255))
+        ink = rotate(ink, angle, border=0)
+    h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
+    v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
+    return image, ink, h_ridge, v_ridge, find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
+
+
+def ruling_skew(h_rulings: list[_Ruling], v_rulings: list[_Ruling], cfg: GridConfig) -> float:
+    """Degrees the rulings still lean, as `estimate_skew` counts them: the median over their
+    length (a horizontal one at slope b is levelled by atan(b), a vertical one by atan(−b)) — when
+    at least half their length leans that way. Scanner streaks lie straight among a table's many
+    rulings and are outweighed; a photo's rulings fan out (perspective) and agree on no one turn."""
+    angles = np.array([math.degrees(math.atan(r.b)) for r in h_rulings]
+                      + [math.degrees(math.atan(-r.b)) for r in v_rulings])
+    weights = np.array([r.covered for r in h_rulings] + [r.covered for r in v_rulings])
+    if not len(angles) or weights.sum() <= 0:
+        return 0.0
+    order = np.argsort(angles)
+    cumulative = np.cumsum(weights[order])
+    median = float(angles[order][int(np.searchsorted(cumulative, cumulative[-1] / 2))])
+    agreeing = weights[np.abs(angles - median) <= cfg.residual_agreement_deg].sum() / weights.sum()
+    return median if agreeing >= 0.5 else 0.0
 
 
 def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) -> np.ndarray:

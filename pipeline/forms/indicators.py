@@ -21,7 +21,7 @@ from ..correct import parse_decimal, parse_measure
 from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .fields import FieldReader
-from .layout import Column, Row, column_at, label_of, map_columns
+from .layout import Column, Row, aligned_pages, column_at, label_of, map_columns
 from .levels import LEVEL1, LEVEL2, canonical_level1, is_level2, level1_for, snap
 
 HEADER_KEYS = {
@@ -120,6 +120,7 @@ def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
 def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader
 ) -> IndicatorTable:
+    rows = aligned_pages(rows, header_index)
     cols = complete_columns(rows[header_index], map_columns(rows[header_index], HEADER_KEYS))
     if "weight" not in cols and form_type == "unit_overall":
         cols = _find_weight_column(rows, header_index, cols)
