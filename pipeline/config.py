@@ -97,6 +97,12 @@ class GridConfig(Section):
     border_min_in: float = Field(description="dark areas thicker than this (inches) are border or shadow")
     min_skew_deg: float = Field(description="skew below this is left alone (no resampling)")
     max_skew_deg: float = Field(description="largest skew searched for")
+    residual_skew_deg: float = Field(
+        description="rulings still leaning this much (degrees) after the deskew turn the page again…"
+    )
+    residual_agreement_deg: float = Field(
+        description="…when half their length leans that way to within this (degrees): not a photo's fan"
+    )
     ridge_smooth_in: float = Field(description="ink is averaged along a line over this (inches): bridges gaps")
     ridge_windows_h_in: tuple[tuple[float, float, float], ...] = Field(
         description="(near, mid, far) inches above/below a horizontal ruling: paper on both sides near…mid, "
@@ -119,6 +125,12 @@ class GridConfig(Section):
     streak_overrun_in: float = Field(
         description="a line running this far (inches) past the table's outermost rulings at both ends is a "
         "scanner streak, not a ruling"
+    )
+    streak_min_skew_deg: float = Field(
+        description="…or past them at one end, when the rulings lie this far (degrees) from the scanner's frame…"
+    )
+    streak_slope_tolerance: float = Field(
+        description="…and the line runs straight in the scanner's frame, to this share of that slope"
     )
     weak_edge_coverage: float = Field(
         description="…or this share, for an edge beside an existing one on the same grid line (faint rulings)"

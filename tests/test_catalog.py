@@ -5,6 +5,7 @@ catalogue owns."""
 from __future__ import annotations
 
 import ast
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -125,8 +126,10 @@ def test_form_types_items_grades_titles_and_column_words_are_spelled_in_the_cata
     owned = set(catalogue.forms) | {band.grade for band in catalogue.grades}
     for spec in catalogue.forms.values():
         owned |= set(spec.funding.items) | {spec.title, spec.name}
+    # A synonym that is a plain word (一级, 权重) is also how notes and findings name that column for
+    # people; the patterns (`^分值|分值$`, `全年执行|执行数`, `^单位名称$`) are the catalogue's alone.
     for roles in (catalogue.columns.indicators, catalogue.columns.funding, catalogue.columns.header):
-        owned |= set(roles.values())
+        owned |= {pattern for pattern in roles.values() if re.search(r"[\^$|()\[\].*+?]", pattern)}
     package = REPO / "pipeline"
     spelled = [
         f"{path.relative_to(package)}:{line}: {text!r}"

@@ -474,3 +474,20 @@ def test_a_scanner_streak_through_the_page_is_not_a_column():
     scanned = degrade(image, 200, jpeg=60, noise=3)
     grids = detect_grids(as_page(scanned, 200), GridConfig()).grids
     assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+
+
+@pytest.mark.parametrize("skew", [1.1, -0.8])
+def test_a_faint_streak_on_a_skewed_scan_is_not_a_column(skew):
+    """The scanner draws its streak straight down the scan; the page lies skewed under it. After
+    deskewing, the streak is the one slanted line among upright rulings, and a faint one is seen in
+    pieces, not from margin to margin — it cut a 年度指标值 cell in two through its decimal point."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    page = degrade(rendered.image, 200, skew_deg=skew)
+    x = round((rendered.col_x[3] + rendered.col_x[4]) / 2) + 7
+    page[:, x : x + 1] = (page[:, x : x + 1] * 0.8).astype(np.uint8)  # faint: a fifth darker than the paper
+    y = round(page.shape[0] * 0.93)  # and one across the foot of the page, below the table
+    page[y : y + 1, :] = (page[y : y + 1, :] * 0.8).astype(np.uint8)
+    scanned = degrade(page, 200, jpeg=70, noise=3)
+    grids = detect_grids(as_page(scanned, 200), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)

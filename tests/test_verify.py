@@ -15,6 +15,7 @@ def _row(seq: int, level2: str, max_score: str, score: str, **kw) -> Indicator:
     values = dict(level1="产出指标", level2=level2, level3=f"指标{seq}", target="≥90.00(%)", actual="95.00(%)")
     values.update(kw)
     prov = {k: Provenance(page=1, confidence=0.99, engine="rapidocr") for k in ("max_score", "score")}
+    prov.update(values.pop("provenance", {}))
     return Indicator(seq=seq, page=1, max_score=D(max_score), score=D(score), provenance=prov, **values)
 
 
@@ -99,6 +100,18 @@ def test_a_bracket_lost_at_the_cells_edge_or_a_doubled_sign_is_flagged():
     assert "bracket" in flags[1] and "two comparison signs" in flags[2]
 
 
+def test_a_strict_sign_read_from_pixels_is_flagged_and_from_a_text_layer_is_not():
+    """OCR drops the bar of ≥ with full confidence; a text layer's `>` is the unit's own sign."""
+    scanned = {k: Provenance(page=1, confidence=0.99, engine="rapidocr") for k in ("target", "actual")}
+    digital = {k: Provenance(page=1, confidence=1.0, engine="camelot") for k in ("target", "actual")}
+    rows = [_row(1, "数量指标", "2.50", "2.50", target=">95.00(%)", provenance=scanned),
+            _row(2, "数量指标", "2.50", "2.50", target="≥95.00(%)", provenance=scanned),
+            _row(3, "数量指标", "2.50", "2.50", target="<5次", provenance=scanned),
+            _row(4, "数量指标", "2.50", "2.50", target=">95.00(%)", provenance=digital)]
+    flags = _flags(_doc(rows))
+    assert set(flags) == {1, 3} and "bar lost" in flags[1]
+
+
 def test_an_input_block_label_running_on_over_later_rows_is_flagged():
     """Each 投入管理 二级 is one row; a lost ruling below 预算信息化 carried it onto 产出 rows."""
     rows = [_row(k, l2, "1.50", "1.50", level1="投入管理指标", level3="", target="", actual="")
@@ -162,3 +175,46 @@ def test_a_block_cut_by_a_page_break_takes_its_label_from_the_part_that_prints_i
             row(2, "产出指标", "质量指标", "丁", "=100.00(%)", "100.00(%)", "2.00", "2.00")]
     table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
     assert [i.level2 for i in table.indicators] == ["数量指标", "质量指标", "质量指标", "质量指标"]
+
+
+def test_a_cell_covering_two_columns_the_form_keeps_apart_flags_its_row():
+    """The ruling between a 二级 label and its first 三级 cell lost: one cell holds both texts,
+    interleaved. The row is flagged; the 投入管理 note, which spans 三级 to 完成值, is not."""
+    from pipeline.forms.fields import FieldReader
+    from pipeline.forms.indicators import read_indicator_table
+    from pipeline.forms.layout import Row
+    from pipeline.types import BBox, Cell
+
+    edges = [0, 100, 200, 400, 500, 600, 660, 720]
+
+    def row(y, *texts, spans=None):
+        spans = spans or {}
+        cells, k = [], 0
+        while k < len(texts):
+            width = spans.get(k, 1)
+            cell = Cell(page=1, row=y, col=k, text=texts[k], bbox=BBox(edges[k], y * 40, edges[k + width], y * 40 + 40),
+                        engine="rapidocr")
+            cells.extend([cell] * width)
+            k += width
+        return Row(page=1, cells=tuple(cells), first_on_page=False, left=0)
+
+    rows = [row(0, "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分"),
+            row(1, "投入管理指标", "预算编制", "根据沪财绩【2022】13号文的规定要求设置三级指标和指标值", "", "", "2.00", "2.00",
+                spans={2: 3}),
+            row(2, "效益指标", "社会效益指标", "甲", "=1(个)", "1(个)", "2.00", "2.00"),
+            row(3, "效益指标", "文化阵地长效可持续影响管理机制", "", "=1(个)", "1(个)", "2.00", "2.00", spans={1: 2})]
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+    flagged = {i.seq: i.note for i in table.indicators if i.needs_review}
+    assert list(flagged) == [3] and "二级 and 三级 read as one cell" in flagged[3]
+
+
+def test_a_target_without_the_sign_its_column_writes_is_flagged():
+    """`=4.00(份)` read `4.00(份)`: the sign sat on the cell's left edge. Where the table writes no
+    signs, or the target is words (`0发生`), nothing is flagged."""
+    signed = [_row(k, "数量指标", "2.50", "2.50", target=f"={k}.00(个)", actual=f"{k}.00(个)") for k in range(1, 5)]
+    signed += [_row(5, "数量指标", "2.50", "2.50", target="4.00(份)", actual="4.00(份)"),
+               _row(6, "质量指标", "2.50", "2.50", target="0发生", actual="0发生")]
+    flags = _flags(_doc(signed))
+    assert list(flags) == [5] and "no sign" in flags[5]
+    plain = [_row(k, "数量指标", "2.50", "2.50", target=f"{k}.00(个)", actual=f"{k}.00(个)") for k in range(1, 6)]
+    assert _flags(_doc(plain)) == {}

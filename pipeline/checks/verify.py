@@ -8,7 +8,8 @@ scoring rules run:
 - closed vocabularies: 一级 and 二级 labels are words of the forms (the catalogue's vocabulary; a label OCR
   slipped on was snapped when read, `forms.indicators`), and a 二级 belongs to its 一级;
 - column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
-  and not the same text twice; 分值 / 得分 have at least the decimals the rest of their
+  and not the same text twice; a strict `>`/`<` read by OCR may be ≥/≤ without its bar, and a
+  numeric 年度指标值 without a sign in a column that writes them is a sign lost at the cell's edge; 分值 / 得分 have at least the decimals the rest of their
   column has (`250` among `1.50`s is a lost point);
 - the money block: 全年预算数 and 全年执行数 the same on every line while an 执行率 is not 100 is
   one column read twice;
@@ -28,9 +29,10 @@ from collections import Counter
 from decimal import Decimal
 
 from ..forms.catalog import Catalogue, default_catalogue
-from ..records import Document, FundingLine, Indicator
+from ..records import Document, FundingLine, Indicator, Provenance
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_TEXT_ENGINES = {"text", "camelot"}  # values taken from a text layer or an extraction, not recognised
 
 
 def verify(doc: Document, catalogue: Catalogue | None = None) -> Document:
@@ -39,6 +41,7 @@ def verify(doc: Document, catalogue: Catalogue | None = None) -> Document:
     catalogue = catalogue or default_catalogue()
     form = doc.header.form_type
     decimals = {name: _usual_decimals([getattr(i, name) for i in doc.indicators]) for name in ("max_score", "score")}
+    signed = _targets_signed([i.target for i in doc.indicators])
     spec = catalogue.forms.get(form)
     has_weights = spec is not None and spec.weight_column  # its 一级 column has a 权重 beside it
     rows = []
@@ -48,6 +51,8 @@ def verify(doc: Document, catalogue: Catalogue | None = None) -> Document:
         if ind.level1 == note_block:
             seen_input.setdefault(ind.level2, ind.seq)
         reasons = _row_problems(ind, form, decimals, has_weights, seen_input, catalogue)
+        if signed and _UNSIGNED.match(ind.target):
+            reasons.append(f"年度指标值 “{ind.target}” has no sign where the rest of its column has one: lost at the cell's edge?")
         if reasons:
             note = "; ".join(r for r in [ind.note, *reasons] if r)
             ind = ind.model_copy(update={"needs_review": True, "note": note})
@@ -89,6 +94,8 @@ def _row_problems(
         problem = _measure_problem(getattr(ind, name))
         if problem:
             out.append(f"{label} {problem}")
+        elif _lost_bar(getattr(ind, name), ind.provenance.get(name)):
+            out.append(f"{label} “{getattr(ind, name)}” read from pixels: is it ≥/≤ with its bar lost?")
     if bool(ind.target) != bool(ind.actual):
         out.append("年度指标值 or 完成值 missing")
     for name, label in (("max_score", "分值"), ("score", "得分")):
@@ -115,6 +122,25 @@ def _measure_problem(text: str) -> str:
     if re.match(r"^[=≥≤><]{2,}", text):
         return f"“{text}” starts with two comparison signs"
     return ""
+
+
+def _lost_bar(text: str, source: Provenance | None) -> bool:
+    """A strict `>`/`<` recognised from pixels: the forms write targets with ≥ and ≤ far more
+    often, and OCR drops the thin bar under the sign with full confidence (`≥90.00(%)` →
+    `>90.00(%)`). A text layer has the sign itself."""
+    return source is not None and source.engine not in _TEXT_ENGINES and bool(re.match(r"^[><](?!=)", text))
+
+
+_SIGNED = re.compile(r"^[=≥≤><]")
+_UNSIGNED = re.compile(r"^\d+(?:\.\d+)?\s*(?:[(（%]|$)")  # `4.00(份)`, `95%`, `12` — not `0发生`
+
+
+def _targets_signed(targets: list[str]) -> bool:
+    """Whether this table writes its numeric targets with a sign (`=4.00(份)`, `≥90.00(%)`): four in
+    five of them, and at least three, do."""
+    numeric = [t for t in targets if _SIGNED.match(t) or _UNSIGNED.match(t)]
+    signed = sum(1 for t in numeric if _SIGNED.match(t))
+    return signed >= 3 and signed >= 0.8 * len(numeric)
 
 
 def _decimals(value: Decimal) -> int:

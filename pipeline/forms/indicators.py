@@ -7,7 +7,8 @@ Shared by both table forms; the columns are found by header text. What this modu
 - a row whose (分值, 得分) pair sits left of its columns was shifted by the extraction: realign it;
 - the 投入管理 note (`根据沪财绩…13号…`) is the 三级 of every row it spans, which have no values
   (in text input, where it sits on one row, it is given to every row of its block);
-- a row that lacks 分值 or 得分 (cut by a page break, lost cells) is kept and flagged, never dropped.
+- a row that lacks 分值 or 得分 (cut by a page break, lost cells) is kept and flagged, never dropped;
+- a cell that covers two columns the forms keep apart (a lost ruling) flags its row.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .catalog import Catalogue
 from .fields import FieldReader
-from .layout import Column, Row, column_at, label_of, map_columns
+from .layout import Column, Row, aligned_pages, column_at, label_of, map_columns
 from .levels import snap
 
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
@@ -106,6 +107,7 @@ def _realign(row: Row, cols: dict[str, Column]) -> tuple[Row, bool]:
 def read_indicator_table(
     rows: list[Row], header_index: int, form_type: str, reader: FieldReader, catalogue: Catalogue
 ) -> IndicatorTable:
+    rows = aligned_pages(rows, header_index)
     roles = catalogue.columns.indicators
     cols = complete_columns(rows[header_index], map_columns(rows[header_index], roles), tuple(roles))
     if "weight" not in cols and catalogue.forms[form_type].weight_column:
@@ -182,6 +184,10 @@ def read_indicator_table(
                 prov["level3"] = prov[noted]
             for k in ("target", "actual"):
                 prov.pop(k, None)
+        joined = _joined_columns(row, cols) if noted is None else []
+        if joined:
+            notes.append(f"{' and '.join(LABELS[n] for n in joined)} read as one cell (a ruling lost): "
+                         "their texts may be mixed")
         if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
@@ -220,6 +226,36 @@ def read_indicator_table(
     indicators = _assign_levels(indicators, level2_labels, explicit_level1, weights, form_type, with_spans, catalogue)
     indicators = _spread_notes(indicators)
     return IndicatorTable(indicators=indicators, totals=totals)
+
+
+LABELS = {"level1": "一级", "weight": "权重", "level2": "二级", "level3": "三级", "target": "年度指标值",
+          "actual": "完成值", "max_score": "分值", "score": "得分"}
+"""The columns no row of the forms merges (the 投入管理 note, which spans 三级 to 完成值, aside)."""
+
+
+def _joined_columns(row: Row, cols: dict[str, Column]) -> list[str]:
+    """The columns one cell of this row covers the middles of, when it covers two or more.
+
+    A ruling lost between two cells makes one cell of them: `可持续影响` (二级) and
+    `文化阵地长效管理机制健全性` (三级) read as one, their lines interleaved, and the block's
+    label carried on from the block above. Only the route with boxes can tell.
+    """
+    if row.left is None:
+        return []
+    for cell in row.unique_cells():
+        if cell.bbox is None or not cell.text.strip():
+            continue
+        covered = []
+        for name in LABELS:
+            column = cols.get(name)
+            if column is None or column.x0 is None or column.x1 is None:
+                continue
+            middle = (column.x0 + column.x1) / 2 + row.left - column.left
+            if cell.bbox.x0 <= middle < cell.bbox.x1:
+                covered.append(name)
+        if len(covered) >= 2:
+            return covered
+    return []
 
 
 def _find_weight_column(rows: list[Row], header_index: int, cols: dict[str, Column]) -> dict[str, Column]:

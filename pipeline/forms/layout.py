@@ -8,7 +8,9 @@ and OCR of a header is noisy, so a column matches on a short key (`分值` also 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from ..correct import correct
 from ..types import Cell, TableGrid
@@ -97,6 +99,57 @@ def document_rows(grids: list[TableGrid]) -> list[Row]:
                 continue  # a grid line that only merged cells cross: not a row of its own
             rows.append(Row(page=grid.page, cells=tuple(cells), first_on_page=(i == 0), left=left))
     return rows
+
+
+def aligned_pages(rows: list[Row], header_index: int) -> list[Row]:
+    """The rows, with the tables of the header's later pages placed by their column edges.
+
+    A table continued on the next page is placed under the header by its left edge. When that
+    page's outer column lost its ruling (faint, or in the shadow of the page's edge), its left edge
+    is the next column's, and every cell fell one column to the left of its header. The offset that
+    lines up the most column edges with the header's table is taken instead, when it lines up
+    half the page's edges and at least two more than the left edge does.
+    """
+    header = rows[header_index]
+    if header.left is None:
+        return rows
+    reference = _edges([r for r in rows[header_index:] if r.page == header.page and r.left == header.left])
+    if len(reference) < 3:
+        return rows
+    tolerance = 0.01 * (reference[-1] - reference[0])
+    placed: dict[tuple[int, float], float] = {}
+    for key in {(r.page, r.left) for r in rows[header_index + 1 :] if r.page != header.page and r.left is not None}:
+        edges = _edges([r for r in rows[header_index + 1 :] if (r.page, r.left) == key])
+        if len(edges) < 3:
+            continue
+
+        def lined_up(offset: float, edges: np.ndarray = edges) -> int:
+            gaps = np.abs(edges[:, None] - offset - reference[None, :]).min(axis=1)
+            return int((gaps <= tolerance).sum())
+
+        current = key[1] - header.left
+        best = max({float(e - f) for e in edges for f in reference}, key=lambda o: (lined_up(o), -abs(o - current)))
+        if lined_up(best) >= max(lined_up(current) + 2, len(edges) / 2):
+            placed[key] = header.left + best
+    if not placed:
+        return rows
+    return [replace(r, left=placed[(r.page, r.left)]) if (r.page, r.left) in placed else r for r in rows]
+
+
+def _edges(rows: list[Row]) -> np.ndarray:
+    """The x positions of these rows' column rulings: where at least three cells begin or end,
+    within 0.5% of the table's width (a photo's slanted rulings give no such line, and are left
+    where their left edge puts them)."""
+    xs = sorted(float(x) for r in rows for c in r.unique_cells() if c.bbox is not None for x in (c.bbox.x0, c.bbox.x1))
+    if not xs:
+        return np.asarray([])
+    gap = 0.005 * (xs[-1] - xs[0])
+    clusters: list[list[float]] = [[xs[0]]]
+    for x in xs[1:]:
+        if x - clusters[-1][-1] > gap:
+            clusters.append([])
+        clusters[-1].append(x)
+    return np.asarray([float(np.median(c)) for c in clusters if len(c) >= 3])
 
 
 def map_columns(row: Row, keys: dict[str, str]) -> dict[str, Column]:

@@ -86,18 +86,22 @@ def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
 
 def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     dpi = page.dpi
-    ink = ink_image(page.image, dpi, cfg)
-    angle = estimate_skew(ink, dpi, cfg)
-    image = page.image
-    if abs(angle) >= cfg.min_skew_deg:
-        image = rotate(image, angle, border=(255, 255, 255))
-        ink = rotate(ink, angle, border=0)
+    raw_ink = ink_image(page.image, dpi, cfg)
+    angle = estimate_skew(raw_ink, dpi, cfg)
+    image, ink, h_ridge, v_ridge, h_rulings, v_rulings = _rulings_at(page.image, raw_ink, angle, dpi, cfg)
+    residual = ruling_skew(h_rulings, v_rulings, cfg)
+    if abs(residual) >= cfg.residual_skew_deg:
+        # The ink's projection was sharpest at the wrong angle (streaks and a page shadow straight
+        # in the scanner's frame outweighed a table lying 2° askew under them): the rulings say how
+        # far they still lean, and the page is turned from the original once more.
+        angle += residual
+        image, ink, h_ridge, v_ridge, h_rulings, v_rulings = _rulings_at(page.image, raw_ink, angle, dpi, cfg)
     deskewed = PageImage(page=page.page, image=image, dpi=dpi)
-    h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
-    v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
-    h_rulings = find_rulings(h_ridge, dpi, cfg)
-    v_rulings = find_rulings(v_ridge, dpi, cfg)
-    h_rulings, v_rulings = _without_streaks(h_rulings, v_rulings, dpi, cfg), _without_streaks(v_rulings, h_rulings, dpi, cfg)
+    # A line straight in the scanner's frame, after the rotation by `angle`: x' = x·cos + y·sin,
+    # y' = −x·sin + y·cos (cv2's rotation matrix), so a vertical one runs at +tan, a horizontal at −tan.
+    tilt = math.tan(math.radians(angle)) if abs(angle) >= cfg.min_skew_deg else 0.0
+    h_rulings, v_rulings = (_without_streaks(h_rulings, v_rulings, -tilt, dpi, cfg),
+                            _without_streaks(v_rulings, h_rulings, tilt, dpi, cfg))
     h_edges = edge_mask(h_ridge, dpi, cfg)
     v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
@@ -191,6 +195,35 @@ def estimate_skew(ink: np.ndarray, dpi: float, cfg: GridConfig) -> float:
     return best
 
 
+def _rulings_at(
+    image: np.ndarray, ink: np.ndarray, angle: float, dpi: float, cfg: GridConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[_Ruling], list[_Ruling]]:
+    """The page turned by `angle`, its ink, ridge masks and rulings (horizontal, then vertical)."""
+    if abs(angle) >= cfg.min_skew_deg:
+        image = rotate(image, angle, border=(255, 255, 255))
+        ink = rotate(ink, angle, border=0)
+    h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
+    v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
+    return image, ink, h_ridge, v_ridge, find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
+
+
+def ruling_skew(h_rulings: list[_Ruling], v_rulings: list[_Ruling], cfg: GridConfig) -> float:
+    """Degrees the rulings still lean, as `estimate_skew` counts them: the median over their
+    length (a horizontal one at slope b is levelled by atan(b), a vertical one by atan(−b)) — when
+    at least half their length leans that way. Scanner streaks lie straight among a table's many
+    rulings and are outweighed; a photo's rulings fan out (perspective) and agree on no one turn."""
+    angles = np.array([math.degrees(math.atan(r.b)) for r in h_rulings]
+                      + [math.degrees(math.atan(-r.b)) for r in v_rulings])
+    weights = np.array([r.covered for r in h_rulings] + [r.covered for r in v_rulings])
+    if not len(angles) or weights.sum() <= 0:
+        return 0.0
+    order = np.argsort(angles)
+    cumulative = np.cumsum(weights[order])
+    median = float(angles[order][int(np.searchsorted(cumulative, cumulative[-1] / 2))])
+    agreeing = weights[np.abs(angles - median) <= cfg.residual_agreement_deg].sum() / weights.sum()
+    return median if agreeing >= 0.5 else 0.0
+
+
 def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) -> np.ndarray:
     h, w = image.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
@@ -282,16 +315,36 @@ def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[_Ruling
     return _chain(segments, dpi, cfg)
 
 
-def _without_streaks(rulings: list[_Ruling], across: list[_Ruling], dpi: float, cfg: GridConfig) -> list[_Ruling]:
-    """`rulings` without scanner streaks: a line the scanner drew through the whole page runs on
-    past the last ruling across it into both margins, where a table's ruling stops at its border.
-    A streak through a cell was taken for a column edge and cut the cell's text in two."""
+def _without_streaks(
+    rulings: list[_Ruling], across: list[_Ruling], scan_slope: float, dpi: float, cfg: GridConfig
+) -> list[_Ruling]:
+    """`rulings` without scanner streaks: a line the scanner drew through the page runs on past
+    the last ruling across it into a margin, where a table's ruling stops at its border.
+
+    A streak seen from margin to margin is one. A faint one is seen in pieces, so a piece that
+    runs into one margin is a streak when it is also straight in the scanner's frame — slanted
+    by the page's skew (`scan_slope`) among rulings the deskew made upright (their median slope
+    apart from it by more than a skew worth correcting). A streak through a
+    cell was taken for a column edge and cut the cell's text in two, through its decimal point.
+    """
     if len(across) < 2:
         return rulings
     first = min(min(r.at(r.t0), r.at(r.t1)) for r in across)
     last = max(max(r.at(r.t0), r.at(r.t1)) for r in across)
     margin = cfg.streak_overrun_in * dpi
-    return [r for r in rulings if not (r.t0 < first - margin and r.t1 > last + margin)]
+    # The rulings' own slope: the median of the better-covered half (a perspective photo's rulings
+    # fan out, and its skew estimate may leave them all slanted like the scanner's frame).
+    covered = sorted(rulings, key=lambda r: -r.covered)[: max(1, len(rulings) // 2)]
+    own = float(np.median([r.b for r in covered])) if covered else 0.0
+    apart = abs(scan_slope - own)
+    slanted = apart >= math.tan(math.radians(cfg.streak_min_skew_deg))
+
+    def streak(r: _Ruling) -> bool:
+        before, after = r.t0 < first - margin, r.t1 > last + margin
+        scanner_straight = slanted and abs(r.b - scan_slope) < cfg.streak_slope_tolerance * apart
+        return (before and after) or ((before or after) and scanner_straight)
+
+    return [r for r in rulings if not streak(r)]
 
 
 def _chain(segments: list[_Ruling], dpi: float, cfg: GridConfig) -> list[_Ruling]:

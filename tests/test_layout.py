@@ -1,0 +1,39 @@
+"""Rows of a table continued over pages are placed under the header's columns."""
+
+from __future__ import annotations
+
+from pipeline.forms.catalog import default_catalogue
+from pipeline.forms.fields import FieldReader
+from pipeline.forms.indicators import read_indicator_table
+from pipeline.forms.layout import Row
+from pipeline.types import BBox, Cell
+
+HEADER = ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分")
+EDGES = (100, 200, 300, 500, 620, 740, 820, 900)
+
+
+def _row(page: int, y: int, texts: tuple[str, ...], first: int = 0) -> Row:
+    """A row of a grid whose columns start at column `first` (the columns left of it lost)."""
+    cells = tuple(Cell(page=page, row=y, col=k, text=t, engine="rapidocr",
+                       bbox=BBox(EDGES[first + k], 40 * y, EDGES[first + k + 1], 40 * y + 40))
+                  for k, t in enumerate(texts[first:]))
+    return Row(page=page, cells=cells, first_on_page=y == 0, left=EDGES[first])
+
+
+def _table(first_on_page_2: int) -> list[Row]:
+    rows = [_row(1, 0, HEADER)]
+    rows += [_row(1, y, ("产出指标", "数量指标", f"甲{y}", "=1(个)", "1(个)", "2.00", "2.00")) for y in (1, 2, 3)]
+    rows += [_row(2, y, ("产出指标", "质量指标", f"乙{y}", "=100.00(%)", "100.00(%)", "3.00", "3.00"), first_on_page_2)
+             for y in range(0, 4)]
+    return rows
+
+
+def test_a_continued_page_that_lost_its_outer_column_keeps_its_columns():
+    """Page 2's 一级 ruling faded: its grid starts at the 二级 column. Placed by its left edge, every
+    cell fell one column left (二级 read as 一级, 三级 as 二级, …); placed by its column rulings, not."""
+    for lost in (0, 1):
+        rows = [r for r in _table(lost) if r.cells]
+        table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+        page2 = [i for i in table.indicators if i.page == 2]
+        assert [(i.level2, i.level3, i.target, i.max_score) for i in page2][0][:3] == ("质量指标", "乙0", "=100.00(%)")
+        assert all(str(i.max_score) == "3.00" and str(i.score) == "3.00" for i in page2)
