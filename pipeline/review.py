@@ -6,8 +6,11 @@
                                scan, raw OCR text, the value as corrected, confidence, why it is flagged
     review/DOC_ID-pN.html      the whole page image with the flagged cells' boxes drawn over it
 
-A cell is flagged when it was read below the review confidence, belongs to a row flagged while
-reading or repaired, or is named by a finding (seq + field, see `rules.Ref`).
+A cell is flagged when it was read below the review confidence, is named by the reason its row was
+flagged while reading (`二级 … not a 二级 label` names the 二级 cell; a reason that names no cell
+flags the row's cells), was repaired, or is named by a finding (seq + field, see `rules.Ref`). Only
+flagged cells are shown, each with its row beside it as context; a cell a person has decided on in
+`perfscan review` says so. A document without page images (born-digital) links to its PDF's page.
 
 Crops are inlined as data URIs rather than written to `review/crops/`: each document's page is then
 one file, written atomically, that a re-run replaces whole — no crop files left behind by an
@@ -32,7 +35,7 @@ from PIL import Image
 from .config import ReadConfig
 from .export import atomic_write
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
-from .records import Correction, Document, Finding, Provenance
+from .records import AppliedReview, Correction, Document, Finding, Indicator, Provenance
 from .rules import Ref, provenance_of, value_of
 
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
@@ -47,6 +50,14 @@ FIELD_LABELS = {
     "project_name": "项目名称", "supervising_dept": "主管部门", "form_type": "表式", "value": "数值",
 }
 CORRECTION_ALIASES = {"total_max_score": "totals.max_score", "total_score": "totals.score"}
+# A field the reading keeps its provenance under another name.
+PROVENANCE_FIELD = {"weight": "level1_weight"}
+# What a row's note names (verify.py's labels, the field names of repairs and of numbers not read).
+NOTE_NAMES = [("年度指标值", "target"), ("完成值", "actual"), ("一级", "level1"), ("二级", "level2"),
+              ("三级", "level3"), ("权重", "level1_weight"), ("分值", "max_score"), ("得分", "score"),
+              ("偏差", "deviation_reason"), ("max_score", "max_score"), ("weight", "level1_weight"),
+              ("score", "score"), ("target", "target"), ("actual", "actual")]
+ROW_CONTEXT = ["level1", "level2", "level3", "target", "actual", "max_score", "score"]
 
 
 @dataclass
@@ -59,6 +70,7 @@ class FlaggedCell:
     findings: list[Finding] = field(default_factory=list)
     corrections: list[Correction] = field(default_factory=list)
     number: int = 0  # position on the document's page; names its anchor there and in page views
+    decided: AppliedReview | None = None  # what a person decided on it (applied by the last rebuild)
 
     @property
     def anchor(self) -> str:
@@ -74,8 +86,10 @@ class Review:
     document_findings: list[Finding]
 
 
-def write_review(out_dir: Path, docs: list[Document], review_confidence: float = DEFAULT_REVIEW_CONFIDENCE) -> None:
-    """Write `review/` under `out_dir` for these documents (page images are read from `out_dir`)."""
+def write_review(out_dir: Path, docs: list[Document], review_confidence: float = DEFAULT_REVIEW_CONFIDENCE,
+                 stale: list[str] = ()) -> None:
+    """Write `review/` under `out_dir` for these documents (page images are read from `out_dir`);
+    `stale` describes the decisions of reviews.csv not applied (their document changed or went)."""
     folder = Path(out_dir) / "review"
     reviews = [collect(doc, review_confidence) for doc in docs]
     for review in reviews:
@@ -86,7 +100,7 @@ def write_review(out_dir: Path, docs: list[Document], review_confidence: float =
         for page, (rel, size) in images.items():
             html = _page_view(review, page, rel, size)
             atomic_write(folder / f"{review.doc.doc_id}-p{page}.html", html.encode("utf-8"))
-    atomic_write(folder / "index.html", _index(reviews).encode("utf-8"))
+    atomic_write(folder / "index.html", _index(reviews, stale).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -112,36 +126,39 @@ def collect(doc: Document, review_confidence: float) -> Review:
     """The flagged cells of a document, in table order, with their findings and corrections."""
     cells: dict[Ref, FlaggedCell] = {}
 
-    def flag(ref: Ref, why: str) -> FlaggedCell:
+    def flag(ref: Ref, why: str, prov: Provenance | None = None) -> FlaggedCell:
         cell = cells.get(ref)
         if cell is None:
             value = value_of(doc, ref)
             if ref.part == "fact":
                 fact = next(f for f in doc.facts if f.key == ref.key)
                 value = f"{_csv_text(fact.value)} {fact.unit} — {fact.text}"
-            cell = cells[ref] = FlaggedCell(ref, _where(doc, ref), _csv_text(value), provenance_of(doc, ref))
+            cell = cells[ref] = FlaggedCell(ref, _where(doc, ref), _csv_text(value), prov or provenance_of(doc, ref))
         if why and why not in cell.why:
             cell.why.append(why)
         return cell
 
+    def unsure(prov: Provenance) -> bool:
+        return prov.confidence < review_confidence
+
     for line in doc.funding:
         for name, prov in line.provenance.items():
-            if prov.confidence < review_confidence:
-                flag(Ref("funding", line.item, name), f"read with confidence {prov.confidence:.2f}")
+            if unsure(prov):
+                flag(Ref("funding", line.item, name), f"read with confidence {prov.confidence:.2f}", prov)
             elif line.needs_review:
-                flag(Ref("funding", line.item, name), "row flagged")
+                flag(Ref("funding", line.item, name), "row flagged", prov)
     for ind in doc.indicators:
-        for name, prov in ind.provenance.items():
-            if prov.confidence < review_confidence:
-                flag(Ref("indicator", ind.seq, name), f"read with confidence {prov.confidence:.2f}")
-            elif ind.needs_review:
-                flag(Ref("indicator", ind.seq, name), f"row flagged: {ind.note}" if ind.note else "row flagged")
+        provs = {PROVENANCE_FIELD.get(name, name): prov for name, prov in ind.provenance.items()}
+        for name, prov in provs.items():
+            if unsure(prov):
+                flag(Ref("indicator", ind.seq, name), f"read with confidence {prov.confidence:.2f}", prov)
         if ind.needs_review:
-            for name in ("max_score", "score"):
-                flag(Ref("indicator", ind.seq, name), f"row flagged: {ind.note}" if ind.note else "row flagged")
+            why = f"row flagged: {ind.note}" if ind.note else "row flagged"
+            for name in named_by_note(ind):
+                flag(Ref("indicator", ind.seq, name), why, provs.get(name))
     for name, prov in doc.totals.provenance.items():
-        if prov.confidence < review_confidence:
-            flag(Ref("totals", "", name), f"read with confidence {prov.confidence:.2f}")
+        if unsure(prov):
+            flag(Ref("totals", "", name), f"read with confidence {prov.confidence:.2f}", prov)
 
     document_findings: list[Finding] = []
     for finding in doc.findings:
@@ -158,10 +175,28 @@ def collect(doc: Document, review_confidence: float) -> Review:
     for ref, correction in placed:
         if ref in cells:
             cells[ref].corrections.append(correction)
+    decided = {Ref.parse(a.seq, a.field): a for a in doc.reviews}
     ordered = sorted(cells.values(), key=lambda c: _order(doc, c.ref))
     for number, cell in enumerate(ordered, 1):
         cell.number = number
+        cell.decided = decided.get(cell.ref)
     return Review(doc, ordered, document_findings)
+
+
+def named_by_note(ind: Indicator) -> list[str]:
+    """The cells a flagged row's note names (`二级 … does not belong under 一级 …` → level1, level2);
+    every cell read on the row, and its 分值/得分, when the note names none."""
+    note = ind.note.removeprefix("reviewed (")
+    named: list[str] = []
+    rest = note
+    for word, name in NOTE_NAMES:
+        if word in rest:
+            rest = rest.replace(word, " ")
+            if name not in named:
+                named.append(name)
+    if named:
+        return named
+    return list(dict.fromkeys([*(PROVENANCE_FIELD.get(n, n) for n in ind.provenance), "max_score", "score"]))
 
 
 def _exists(doc: Document, ref: Ref) -> bool:
@@ -204,7 +239,7 @@ def _page_images(out_dir: Path, doc: Document) -> dict[int, tuple[str, tuple[int
     return out
 
 
-def _crop_box(prov: Provenance | None, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+def crop_box(prov: Provenance | None, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
     if prov is None or not prov.bbox or len(prov.bbox) != 4:
         return None
     x0, y0, x1, y1 = prov.bbox
@@ -220,7 +255,7 @@ def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int
     for cell in review.cells:
         if not (cell.prov and cell.prov.page in images):
             continue
-        box = _crop_box(cell.prov, images[cell.prov.page][1])
+        box = crop_box(cell.prov, images[cell.prov.page][1])
         if box and (cell.prov.page, box) not in seen:
             seen.add((cell.prov.page, box))
             wanted.setdefault(cell.prov.page, []).append(cell)
@@ -230,7 +265,7 @@ def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int
         with Image.open(out_dir / rel) as img:
             img.load()
             for cell in cells:
-                crop = img.crop(_crop_box(cell.prov, size)).convert("RGB")
+                crop = img.crop(crop_box(cell.prov, size)).convert("RGB")
                 crop.thumbnail((CROP_MAX_WIDTH, CROP_MAX_HEIGHT))
                 buf = io.BytesIO()
                 crop.save(buf, format="JPEG", quality=85)
@@ -270,6 +305,7 @@ th{background:#f3f3f3}
 .box:target{border-color:#00f;background:rgba(0,0,255,.15)}
 tr:target{background:#fff6c0}
 small{color:#666}
+.context{margin:0;font-size:85%}.context th,.context td{padding:.1em .3em}
 """
 
 
@@ -318,6 +354,9 @@ def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]
             n = sum(1 for c in review.cells if c.prov and c.prov.page == page and c.prov.bbox)
             links.append(f'<a href="{escape(doc.doc_id)}-p{page}.html">page {page}</a> <small>({n} boxes)</small>')
         parts.append("<p>Page images: " + " · ".join(links) + "</p>")
+    elif (link := source_link(doc, doc.first_page or 1)):
+        parts.append(f'<p>No page images (born-digital: read from its text): <a href="{escape(link, quote=True)}">'
+                     "the source PDF</a>; each value links to its page.</p>")
     else:
         parts.append("<p><small>No page images (text input): values are shown without crops.</small></p>")
     if review.document_findings:
@@ -327,7 +366,7 @@ def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]
     if review.cells:
         rows = [
             "<tr><th>where</th><th>scan</th><th>raw OCR</th><th>value (corrected)</th>"
-            "<th>conf.</th><th>why</th></tr>"
+            "<th>conf.</th><th>why</th><th>its row</th></tr>"
         ]
         shared = _same_box(review, crops)
         for cell in review.cells:
@@ -350,6 +389,8 @@ def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: Flagge
         scan = f'<a href="{escape(target, quote=True)}"><img src="{crop}" alt="{escape(cell.where, quote=True)}"></a>'
     elif shared:
         scan = f'<small>same cell as <a href="#{shared.anchor}">{escape(shared.where)}</a></small>'
+    elif page and (link := source_link(doc, page)):
+        scan = f'<a href="{escape(link, quote=True)}">PDF page {page}</a>'
     else:
         scan = "<small>no image</small>"
     why = "".join(f"<div><small>{escape(w)}</small></div>" for w in cell.why)
@@ -359,6 +400,11 @@ def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: Flagge
         f"<span class=raw>{escape(c.corrected)}</span></small></div>"
         for c in cell.corrections
     )
+    if cell.decided:
+        d = cell.decided
+        why += (f'<div class="info"><b>{escape(d.decision)}</b> by {escape(d.reviewer or "a reviewer")}'
+                + (f" (read: <span class=raw>{escape(d.extracted)}</span>)" if d.decision == "corrected" else "")
+                + "</div>")
     confidence = f"{prov.confidence:.2f}" if prov else ""
     return (
         f'<tr id="{cell.anchor}"><td>{escape(cell.where)}'
@@ -366,8 +412,39 @@ def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: Flagge
         + f'</td><td class="crop">{scan}</td>'
         f'<td class="raw">{escape(prov.raw if prov else "")}</td>'
         f'<td class="raw">{escape(cell.value) or "<small>(empty)</small>"}</td>'
-        f"<td>{confidence}</td><td>{why}</td></tr>"
+        f"<td>{confidence}</td><td>{why}</td><td>{row_context(doc, cell.ref)}</td></tr>"
     )
+
+
+def row_context(doc: Document, ref: Ref) -> str:
+    """The indicator row a cell is on, as a one-line table with the cell in bold (empty for values
+    that are not on an indicator row)."""
+    if ref.part != "indicator":
+        return ""
+    ind = next((i for i in doc.indicators if i.seq == ref.key), None)
+    if ind is None:
+        return ""
+    cells = []
+    for name in ROW_CONTEXT:
+        text = escape(_csv_text(getattr(ind, name)))
+        cells.append(f"<td><b>{text}</b></td>" if name == ref.field else f"<td>{text}</td>")
+    head = "".join(f"<th>{FIELD_LABELS[name]}</th>" for name in ROW_CONTEXT)
+    return f'<table class="context"><tr>{head}</tr><tr>{"".join(cells)}</tr></table>'
+
+
+def source_link(doc: Document, page: int) -> str:
+    """A link to a page of the source PDF (a file: URL, for a browser opened on this machine), or
+    "" when the source is not a PDF that is still there."""
+    path = Path(doc.source_path)
+    if path.suffix.lower() != ".pdf":
+        return ""
+    try:
+        path = path.resolve()
+        if not path.is_file():
+            return ""
+    except OSError:
+        return ""
+    return f"{path.as_uri()}#page={page}"
 
 
 def _finding_table(findings: list[Finding]) -> str:
@@ -419,7 +496,7 @@ def _page_view(review: Review, page: int, rel: str, size: tuple[int, int]) -> st
     return _page(f"{_doc_title(doc)} — page {page}", body)
 
 
-def _index(reviews: list[Review]) -> str:
+def _index(reviews: list[Review], stale: list[str]) -> str:
     waiting = [r for r in reviews if r.doc.status == "needs_review"]
     failed = [r for r in reviews if r.doc.status == "failed"]
     skipped = [r for r in reviews if r.doc.status == "skipped"]
@@ -470,4 +547,9 @@ def _index(reviews: list[Review]) -> str:
             for r in fine
         ]
         parts.append("</ul></details>")
+    if stale:
+        parts.append(f"<h2>Decisions not applied ({len(stale)})</h2><p>Kept in reviews.csv, but their document "
+                     "changed (a new file content) or is no longer in the folder:</p><ul>")
+        parts += [f"<li>{escape(line)}</li>" for line in stale]
+        parts.append("</ul>")
     return _page("perfscan review", "\n".join(parts))
