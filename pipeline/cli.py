@@ -1,9 +1,9 @@
 """Command line: arguments → config → batch → exit code. The only place errors become exit codes.
 
 Exit codes (the contract): 0 every document ok or needs_review; 1 bad arguments or config (an
-output folder that cannot be written at all included); 2 at least one document failed, or could not
-be written because the output folder stopped taking writes (the others are still written); 130
-interrupted (Ctrl-C, SIGTERM).
+output folder that cannot be written at all included), or a named folder holding no documents; 2 at
+least one document failed, or could not be written because the output folder stopped taking writes
+(the others are still written) — `BatchSummary.exit_code`; 130 interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from .assess import check, with_status
 from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
+from .flagged import collect
 from .records import Document
-from .review import collect, write_review
+from .review import write_review
 from .reviews import Decision, apply_decisions, read_decisions, stale, take_back
 from .rules import FormsConfig, cross_check
 from .workbook import write_xlsx
@@ -36,9 +37,6 @@ class Rebuilt:
     stale: list[Decision] = field(default_factory=list)  # decisions on documents gone or changed: kept, not applied
     problems: list[str] = field(default_factory=list)  # rows of reviews.csv that are no decision
     applied: int = 0  # decisions applied
-
-    def status_of(self, doc_id: str) -> str | None:
-        return next((d.status for d in self.docs if d.doc_id == doc_id), None)
 
 
 def settle(docs: list[Document], decisions: list[Decision], forms: FormsConfig,

@@ -20,6 +20,7 @@ Keys on a document page: j / ↓ next value, k / ↑ previous, a or Enter approv
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 import io
 import json
 import logging
@@ -37,9 +38,10 @@ from .assess import check
 from .config import Config
 from .export import cell as csv_text
 from .export import load_records
+from .flagged import FlaggedCell, collect, crop_box
 from .records import Document
-from .review import STYLE, FlaggedCell, crop_box, collect, row_context
-from .reviews import BadDecision, Decision, read_decisions, record_decision, take_back
+from .review import STYLE, row_context
+from .reviews import BadDecision, Decision, current_text, read_decisions, record_decision, take_back
 from .rules import FormsConfig, load_forms_config
 
 log = logging.getLogger("perfscan")
@@ -95,7 +97,7 @@ class Folder:
 
 
 def serve(out_dir: Path, cfg: Config, port: int = 8765, reviewer: str | None = None,
-          ready: object = None) -> None:
+          ready: Callable[[str, ThreadingHTTPServer], object] | None = None) -> None:
     """Serve the app on 127.0.0.1:`port` until interrupted. `ready`, if given, is called with the
     server's URL once it listens (tests pass a callback; the command line prints it)."""
     from .errors import UsageError
@@ -113,7 +115,7 @@ def serve(out_dir: Path, cfg: Config, port: int = 8765, reviewer: str | None = N
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     log.info("perfscan review: %s — open it in a browser; Ctrl-C stops (decisions are in %s)", url,
              out_dir / "reviews.csv", extra={"event": "review", "data": {"url": url}})
-    if callable(ready):
+    if ready is not None:
         ready(url, server)
     try:
         server.serve_forever()
@@ -297,7 +299,7 @@ class App:
         state = ""
         if decided:
             state = f"{decided.decision}: {decided.value or '(empty)'} — {decided.reviewer}"
-        value = decided.value if decided and decided.decision == "corrected" else cell.value
+        value = decided.value if decided and decided.decision == "corrected" else current_text(doc, cell.ref)
         return f"""<section class="cell{' decided' if decided else ''}" id="cell-{cell.number}" tabindex="-1"
  data-doc="{escape(doc.doc_id, quote=True)}" data-seq="{csv_text(seq)}" data-field="{escape(cell.ref.name, quote=True)}">
 <h3>{escape(cell.where)}{f' <small>page {prov.page}</small>' if prov and prov.page else ''}</h3>

@@ -205,11 +205,6 @@ def apply_decisions(doc: Document, decisions: list[Decision], flagged: list[Ref]
     return doc.model_copy(update={"reviews": applied})
 
 
-def decided_refs(doc: Document) -> dict[Ref, AppliedReview]:
-    """The values of `doc` a person has decided on, with the decision."""
-    return {ref: a for a in doc.reviews if (ref := Ref.parse(a.seq, a.field)) is not None}
-
-
 def stale(decisions: list[Decision], docs: list[Document]) -> list[Decision]:
     """Decisions not applied because their document is gone or changed since."""
     current = {doc.doc_id: doc.sha256 for doc in docs}

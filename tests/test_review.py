@@ -16,7 +16,8 @@ from PIL import Image, ImageDraw
 
 from pipeline.assess import assess
 from pipeline.records import Correction, Document, Provenance
-from pipeline.review import collect, write_review
+from pipeline.flagged import collect
+from pipeline.review import write_review
 from pipeline.rules import Ref, default_forms
 from tests.test_rules import set_row, unit_doc
 
