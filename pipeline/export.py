@@ -111,8 +111,8 @@ VERBATIM = {("indicators", "target"), ("indicators", "target_op"), ("indicators"
 
 def spreadsheet_safe(text: str) -> str:
     """Text a spreadsheet would take for a formula, with a leading `'` (which shows it is text); a
-    plain number such as `-5.00` stays as it is."""
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
+    plain number such as `-5.00`, and a sign alone (`-` for “none”), stay as they are."""
+    if text.startswith(FORMULA_START) and text not in ("-", "+") and not PLAIN_NUMBER.match(text):
         return "'" + text
     return text
 

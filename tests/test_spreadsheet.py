@@ -62,8 +62,8 @@ def _same(shown: str, written: str) -> bool:
 
 def test_a_text_that_would_start_a_formula_is_marked_unless_the_contract_keeps_it():
     assert spreadsheet_safe('=HYPERLINK("http://x","点击")') == '\'=HYPERLINK("http://x","点击")'
-    assert [spreadsheet_safe(t) for t in ("@SUM(A1)", "+86 21 1234", "\t=1", "-5.00", "7.50", "提升", "")] == [
-        "'@SUM(A1)", "'+86 21 1234", "'\t=1", "-5.00", "7.50", "提升", ""]
+    assert [spreadsheet_safe(t) for t in ("@SUM(A1)", "+86 21 1234", "\t=1", "-5.00", "7.50", "提升", "", "-")] == [
+        "'@SUM(A1)", "'+86 21 1234", "'\t=1", "-5.00", "7.50", "提升", "", "-"]
 
 
 @pytest.mark.slow
