@@ -95,3 +95,43 @@ def test_a_decision_the_document_cannot_take_is_refused(tmp_path):
 
 def test_rebuild_of_a_folder_that_is_none_exits_1(tmp_path):
     assert main(["rebuild", str(tmp_path)]) == 1
+
+
+def test_perfscan_review_serves_the_folder_on_localhost(tmp_path):
+    """The command line's `perfscan review`: it says where it listens, serves the documents to review
+    and takes a decision (the browser test drives the same app with the keyboard)."""
+    import re
+    import subprocess
+    import sys
+    from urllib.parse import urlencode
+    from urllib.request import Request, urlopen
+
+    from tests.batchfiles import REPO
+
+    _, out = _folder(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "review", str(out), "--port", "0",
+                             "--reviewer", "张三"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        index = urlopen(url, timeout=30).read().decode("utf-8")
+        (doc,) = read_csv(out / "documents.csv")
+        assert f"/doc/{doc['doc_id']}" in index and "张三" in index
+        page = urlopen(f"{url}doc/{doc['doc_id']}", timeout=30).read().decode("utf-8")
+        token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+        form = {"token": token, "doc_id": doc["doc_id"], "seq": "8", "field": "score", "value": "24.00",
+                "decision": "corrected"}
+        answer = urlopen(Request(f"{url}decide", data=urlencode(form).encode(), headers={"Accept": "application/json"}),
+                         timeout=30)
+        assert json.loads(answer.read())["value"] == "24.00"
+        forged = urlencode({**form, "token": "from-another-page"}).encode()
+        try:
+            urlopen(Request(f"{url}decide", data=forged), timeout=30)
+            raise AssertionError("a post without the page's token was taken")
+        except OSError as exc:
+            assert getattr(exc, "code", None) == 403
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    (decision,) = read_decisions(out)[0]
+    assert (decision.field, decision.value, decision.reviewer) == ("score", "24.00", "张三")
