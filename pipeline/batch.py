@@ -1,7 +1,8 @@
 """The nightly batch: find the inputs, skip what is done, run the rest in isolated workers, commit.
 
     inputs ─► identify (sha256, read-only) ─► plan against DIR/state.sqlite ─► executor (local
-    worker processes, or Dask) ─► coordinator commits each document ─► tables rebuilt from records
+    worker processes, or Dask) ─► coordinator commits each document ─► the folder settled and its
+    tables rebuilt from the records and reviews.csv (`rebuild.py`) ─► summary (`summary.py`)
 
 Only this coordinator writes to the output folder, one document at a time: the page images, then
 the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
@@ -9,8 +10,8 @@ it is done. Page images arrive while their document still runs (a worker streams
 made) and are staged at once under temp names, put in place just before the record; staged images
 of a document that failed, timed out, lost its worker or was interrupted are dropped (after a kill,
 by the next run, with images no record names), and pages a redone document no longer has go once
-its new record is in. The CSVs are rebuilt from all records at the end (when any record changed) and each is
-swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
+its new record is in. The CSVs are rebuilt from all records at the end (when any record, or
+reviews.csv, changed) and each is swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
 row. A lock file keeps a second run (an overlapping cron job) out of the same output folder. A
 damaged record or state database (a bad copy, a disk that filled up under another program) is moved

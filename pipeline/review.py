@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import posixpath
 from html import escape
 from pathlib import Path
@@ -268,12 +269,9 @@ def row_context(doc: Document, ref: Ref) -> str:
 def source_link(doc: Document, page: int) -> str:
     """A link to a page of the source PDF (a file: URL, for a browser opened on this machine), or
     "" when the source is not a PDF that is still there."""
-    path = Path(doc.source_path)
-    if path.suffix.lower() != ".pdf":
-        return ""
+    path = Path(os.path.abspath(doc.source_path))  # links are not resolved: a share's may loop
     try:
-        path = path.resolve()
-        if not path.is_file():
+        if path.suffix.lower() != ".pdf" or not path.is_file():
             return ""
     except OSError:
         return ""

@@ -171,3 +171,19 @@ def test_review_pages_in_headless_chromium(tmp_path):
     assert len(crops) == 10 and all(i["w"] > 0 and i["h"] > 0 for i in crops), page["images"]
     view = load_in_chromium(out / "review" / "00aa11bb22cc33dd-p1.html", profile)
     assert view["errors"] == [] and [(i["w"], i["h"]) for i in view["images"]] == [(PAGE_W, PAGE_H)]
+
+
+def test_a_born_digital_document_links_each_flagged_value_to_its_pdf_page(tmp_path):
+    from tests.batchfiles import fixture
+
+    doc = scanned_doc(tmp_path / "scan").model_copy(update={
+        "doc_id": "0123abcd0123abcd", "page_images": {}, "source_path": str(fixture("u000_digital"))})
+    write_review(tmp_path / "out", [doc])
+    page = (tmp_path / "out" / "review" / "0123abcd0123abcd.html").read_text("utf-8")
+    assert f'{fixture("u000_digital").as_uri()}#page=1">PDF page 1</a>' in page
+    assert "no image" not in page
+    # and a source that is no PDF any more (moved, a link that loops) gets no link, and no failure
+    loop = tmp_path / "loop.pdf"
+    loop.symlink_to(loop)
+    write_review(tmp_path / "out", [doc.model_copy(update={"source_path": str(loop)})])
+    assert "PDF page" not in (tmp_path / "out" / "review" / "0123abcd0123abcd.html").read_text("utf-8")
