@@ -34,10 +34,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .datafiles import CONFIGS
 from .errors import UsageError
 from .records import Document, Fact, Finding, FundingLine, Indicator, Provenance, Severity
 
-DEFAULT_FORMS_FILE = Path(__file__).resolve().parent.parent / "configs" / "forms.yaml"
+DEFAULT_FORMS_FILE = CONFIGS / "forms.yaml"
 
 # --------------------------------------------------------------------------------------------------
 # configuration (configs/forms.yaml)

@@ -22,7 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.batch import LOCK_FILE, Command, run_batch, text_import
+from pipeline.batch import Command, run_batch, text_import
+from pipeline.outfolder import LOCK_FILE
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.executors import LocalExecutor
