@@ -4,8 +4,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 # Debian packages: poppler (pdf2image), CJK fonts (fixture rendering), tesseract (baseline engine),
-# chromium (review-page browser test).
-DEBS   := poppler-utils fonts-wqy-microhei fonts-arphic-uming tesseract-ocr tesseract-ocr-chi-sim chromium
+# chromium and its driver (review pages and the review app in a real browser), LibreOffice Calc
+# (the CSVs opened as a spreadsheet user would).
+DEBS   := poppler-utils fonts-wqy-microhei fonts-arphic-uming tesseract-ocr tesseract-ocr-chi-sim chromium \
+          chromium-driver libreoffice-calc-nogui
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEVSET ?= ../shared/devset

@@ -1,7 +1,8 @@
 """The nightly batch: find the inputs, skip what is done, run the rest in isolated workers, commit.
 
     inputs ─► identify (sha256, read-only) ─► plan against DIR/state.sqlite ─► executor (local
-    worker processes, or Dask) ─► coordinator commits each document ─► tables rebuilt from records
+    worker processes, or Dask) ─► coordinator commits each document ─► the folder settled and its
+    tables rebuilt from the records and reviews.csv (`rebuild.py`) ─► summary (`summary.py`)
 
 Only this coordinator writes to the output folder, one document at a time: the page images, then
 the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
@@ -9,8 +10,8 @@ it is done. Page images arrive while their document still runs (a worker streams
 made) and are staged at once under temp names, put in place just before the record; staged images
 of a document that failed, timed out, lost its worker or was interrupted are dropped (after a kill,
 by the next run, with images no record names), and pages a redone document no longer has go once
-its new record is in. The CSVs are rebuilt from all records at the end (when any record changed) and each is
-swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
+its new record is in. The CSVs are rebuilt from all records at the end (when any record, or
+reviews.csv, changed) and each is swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
 row. A lock file keeps a second run (an overlapping cron job) out of the same output folder. A
 damaged record or state database (a bad copy, a disk that filled up under another program) is moved
@@ -25,8 +26,6 @@ keeps its record under its new name; the same content under a second name is pro
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import logging
 import os
@@ -34,30 +33,29 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .config import DEFAULT_CONFIG, BatchConfig, Config
 from .errors import OutputFolderError, UsageError
 from .executors import DaskExecutor, Executor, LocalExecutor
 from .export import (
     CSV_COLUMNS,
+    WORKBOOK_NAME,
     atomic_write,
     form_records,
-    load_records,
     page_image_name,
     page_image_names,
     quarantine,
-    rebuild_tables,
     write_record,
     write_records,
 )
 from .inputs import (
     PDF_AND_IMAGES,
     TEXT_EXTRACTIONS,
+    Discovery,
     InputChanged,
     InputTooBig,
     InputUnreadable,
@@ -67,23 +65,26 @@ from .inputs import (
     identify,
     path_key,
 )
+from .outfolder import exclusive, open_state, output_fault, remove_leftovers
 from .progress import Mode, Progress
 from .records import Document
+from .reviews import REVIEWS_FILE
 from .state import (
     FINAL_TIMEOUTS,
-    STATE_FILE,
     DocumentRow,
     FailureKind,
     SourceRow,
-    StateDamaged,
     StateStore,
     config_hash,
 )
+from .summary import BatchSummary, report_rebuild, report_run
 from .workers import Limits, Outcome, Task
+
+if TYPE_CHECKING:
+    from .rebuild import Rebuilt
 
 log = logging.getLogger("perfscan")
 
-LOCK_FILE = ".perfscan.lock"
 _OUTPUTS_KEY = "outputs_built_with"  # state meta: settings (and csv/xlsx) the tables were last built with
 
 
@@ -113,55 +114,6 @@ def text_import() -> Command:
 
 
 @dataclass
-class BatchSummary:
-    """What a run did, for the summary line, the JSON log and the exit code."""
-
-    inputs: int = 0
-    done_before: int = 0
-    failed_before: int = 0
-    duplicates: int = 0
-    not_taken: int = 0
-    links_skipped: int = 0
-    # Inputs that stand failed for running out of time too many runs in a row: not tried again.
-    too_slow: list[str] = field(default_factory=list)
-    # Damaged files of the output folder set aside this run, as "what → where".
-    quarantined: list[str] = field(default_factory=list)
-    statuses: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
-    pages: int = 0
-    seconds: float = 0.0
-    peak_worker_rss: int = 0
-    interrupted: bool = False
-    # Why the run stopped early because the output folder took no more writes ("" if it did not),
-    # and how many of its documents were left undone for the next run.
-    stopped: str = ""
-    not_written: int = 0
-
-    @property
-    def processed(self) -> int:
-        return sum(self.statuses.values())
-
-    @property
-    def failed(self) -> int:
-        """Inputs of this run that stand failed: processed now, failed before and not retried, or
-        left undone because the output folder took no more writes."""
-        return self.statuses["failed"] + self.failed_before + self.not_written
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "inputs": self.inputs, "processed": self.processed, "ok": self.statuses["ok"],
-            "needs_review": self.statuses["needs_review"], "skipped": self.statuses["skipped"],
-            "failed": self.statuses["failed"],
-            "already_done": self.done_before, "failed_before": self.failed_before, "duplicates": self.duplicates,
-            "not_documents": self.not_taken, "links_skipped": self.links_skipped, "failures": dict(self.failures),
-            "pages": self.pages,
-            "seconds": round(self.seconds, 3), "peak_worker_rss_mb": round(self.peak_worker_rss / 2**20, 1),
-            "too_slow": self.too_slow, "quarantined": self.quarantined, "interrupted": self.interrupted,
-            "stopped": self.stopped, "not_written": self.not_written,
-        }
-
-
-@dataclass
 class _Plan:
     tasks: list[Task] = field(default_factory=list)
     # doc_id → the task of a document skipped as done (and whether it stands failed), should its
@@ -181,11 +133,12 @@ def run_batch(
     *,
     force: bool = False,
     retry_failed: bool = False,
-    xlsx: bool = False,
+    allow_empty: bool = False,
     mode: Mode = "plain",
 ) -> BatchSummary:
-    """Process `paths` into `out_dir`. Raises `UsageError` (bad layout, folder in use) and
-    `KeyboardInterrupt` (after committing what finished and rebuilding the CSVs)."""
+    """Process `paths` into `out_dir`. Raises `UsageError` (bad layout, folder in use, a named
+    folder without documents unless `allow_empty`) and `KeyboardInterrupt` (after committing what
+    finished and rebuilding the CSVs)."""
     if cfg.batch.executor == "dask" and not cfg.batch.scheduler:
         raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     check_layout(paths, out_dir)
@@ -193,53 +146,60 @@ def run_batch(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
-    with _exclusive(out_dir):
+    with exclusive(out_dir):
         try:
-            _remove_leftovers(out_dir)
-            state, set_aside = _open_state(out_dir)
+            remove_leftovers(out_dir)
+            state, set_aside = open_state(out_dir)
         except (OSError, sqlite3.Error) as exc:
-            if not (fault := _output_fault(exc)):
+            if not (fault := output_fault(exc)):
                 raise
             raise OutputFolderError(f"{fault} ({display_path(out_dir)}); nothing was processed") from exc
         try:
-            batch = _Batch(out_dir, cfg, command, state, force, retry_failed, xlsx, mode)
+            batch = _Batch(out_dir, cfg, command, state, force, retry_failed, mode)
             batch.summary.quarantined.extend(set_aside)
-            return batch.run(paths)
+            found = discover(paths, command.suffixes, out_dir)
+            if found.empty and not allow_empty:
+                kinds = "/".join(sorted(command.suffixes))
+                raise UsageError(f"no documents ({kinds}) in {', '.join(display_path(p) for p in found.empty)} — "
+                                 "is the share mounted? (--allow-empty lets a run over an empty folder succeed)")
+            return batch.run(found)
         finally:
             state.close()
 
 
-def _open_state(out_dir: Path) -> tuple[StateStore, list[str]]:
-    """The output folder's state database. A damaged one (not a database, malformed pages) is set
-    aside into quarantine/ and a new one begun: every document is then redone once, and nothing
-    stops the run. Returns the store and where the damaged files went."""
-    path = out_dir / STATE_FILE
-    try:
-        return StateStore(path), []
-    except StateDamaged as exc:
-        damage = str(exc)
-    moved = []
-    for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
-        if part.exists():
-            moved.append(quarantine(out_dir, part))
-    log.warning("%s: damaged (%s), moved to %s; a new one is begun and every document is done again",
-                STATE_FILE, damage, moved[0], extra={"event": "quarantined", "data": {
-                    "file": STATE_FILE, "moved_to": moved[0], "reason": damage}})
-    return StateStore(path), [f"{STATE_FILE} → {moved[0]}"]
+def rebuild_folder(out_dir: Path, cfg: Config, mode: Mode = "plain") -> BatchSummary:
+    """`perfscan rebuild OUT`: settle the folder's records with its reviews.csv and rewrite what
+    spans documents, reading no input. Holds the folder like a run (an overlapping run is refused)."""
+    if not (out_dir / "records").is_dir():
+        raise UsageError(f"{display_path(out_dir)} is not a perfscan output folder (it has no records/)")
+    with exclusive(out_dir):
+        state, set_aside = open_state(out_dir)
+        try:
+            batch = _Batch(out_dir, cfg, Command("rebuild", "", "", frozenset()), state, False, False, mode)
+            batch.summary.quarantined.extend(set_aside)
+            batch.rebuild()
+            return batch.summary
+        finally:
+            state.close()
 
 
 class _Batch:
     def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool,
-                 retry_failed: bool, xlsx: bool, mode: Mode):
+                 retry_failed: bool, mode: Mode):
         self.out_dir = out_dir
         self.cfg = cfg
         self.command = command
         self.state = state
         self.force = force
         self.retry_failed = retry_failed
-        self.xlsx = xlsx
+        # doc_id → status of each form committed in this run, as read; the summary counts the
+        # status each has once the output folder is settled (`_rebuild_outputs`).
+        self._committed: dict[str, str] = {}
+        # doc_id → status logged for a file skipped as done (its state row's): logged again if the
+        # folder's settling gives its first form another (a report beside it changed).
+        self._skipped: dict[str, str] = {}
         self.settings = config_hash(cfg, _read_bytes(forms_path(cfg)))
-        self.summary = BatchSummary()
+        self.summary = BatchSummary(review_page=display_path(out_dir / "review" / "index.html"))
         self.progress = Progress(mode, cfg.batch.progress_every)
         self._notes: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
         self._changed = False
@@ -252,14 +212,14 @@ class _Batch:
         self._write_fault: OSError | None = None
         self._to_do = 0
 
-    def run(self, paths: list[Path]) -> BatchSummary:
+    def run(self, found: Discovery) -> BatchSummary:
         """Raises `OutputFolderError` (after the summary) when the output folder stops taking writes."""
         start = time.monotonic()
         outcome = "error"
         try:
             self.state.begin_run(self.command.name)
             self._purge_superseded()
-            plan = self._plan(paths)
+            plan = self._plan(found)
             self._report_plan(plan)
             for level, msg, args, extra in self._notes:
                 log.log(level, msg, *args, extra=extra)
@@ -292,12 +252,19 @@ class _Batch:
                 self._unless_folder_refuses(self._rebuild_outputs)
             self.summary.seconds = time.monotonic() - start
             self._unless_folder_refuses(lambda: self.state.end_run(outcome, self.summary.as_dict()))
-            self._report_summary(outcome)
+            report_run(self.summary, outcome, self.out_dir)
         if self.summary.stopped:
             raise OutputFolderError(f"{self.summary.stopped} ({display_path(self.out_dir)}); "
                                     f"{self.summary.not_written} documents were not written — free the folder "
                                     "and run again to finish them")
         return self.summary
+
+    def rebuild(self) -> None:
+        """Only the closing step of a run: settle and rewrite, then a summary of the folder."""
+        self._outputs_change()
+        done = self._settle_folder()
+        self.summary.statuses = Counter(doc.status for doc in done.docs)
+        report_rebuild(self.summary, done, self.out_dir)
 
     def _unless_folder_refuses(self, step: Callable[[], object]) -> bool:
         """Run a closing step; False if the output folder refused its writes (the run is stopped)."""
@@ -312,7 +279,7 @@ class _Batch:
     def _stop_for(self, exc: BaseException) -> bool:
         """Is `exc` the output folder refusing writes (disk full, read-only)? Then the run stops:
         the summary says why, and how many documents are left for the next run."""
-        fault = _output_fault(exc) or (_output_fault(self._write_fault) if self._write_fault else "")
+        fault = output_fault(exc) or (output_fault(self._write_fault) if self._write_fault else "")
         if not fault:
             return False
         if not self.summary.stopped:
@@ -324,8 +291,7 @@ class _Batch:
 
     # --- planning --------------------------------------------------------------------------------
 
-    def _plan(self, paths: list[Path]) -> _Plan:
-        found = discover(paths, self.command.suffixes, self.out_dir)
+    def _plan(self, found: Discovery) -> _Plan:
         for item in found.not_taken:
             if item.link:
                 self.summary.links_skipped += 1
@@ -431,8 +397,11 @@ class _Batch:
             self.summary.failed_before += 1
         if row.too_slow:
             self.summary.too_slow.append(name)
+        elif row.status == "failed":
+            self.summary.failed_unchanged.append(name)
         self._note(logging.DEBUG, "document", {"path": name, "doc_id": row.doc_id, "action": "skipped",
                                                "status": row.status}, "%s: already done (%s)", name, row.status)
+        self._skipped[row.doc_id] = row.status
         return "done"
 
     def _renamed(self, row: DocumentRow, name: str) -> bool:
@@ -515,7 +484,7 @@ class _Batch:
         try:
             atomic_write(self._staged(name), jpeg)
         except OSError as exc:
-            if _output_fault(exc):
+            if output_fault(exc):
                 self._write_fault = exc
             raise
 
@@ -613,6 +582,7 @@ class _Batch:
         """One input done: each of its forms counted and logged, the progress advanced once."""
         for doc in docs:
             self.summary.statuses[doc.status] += 1
+            self._committed[doc.doc_id] = doc.status
             self.summary.pages += doc.pages
             if doc.status == "failed":
                 self.summary.failures[failure or "input"] += 1
@@ -651,87 +621,58 @@ class _Batch:
             self.state.set_meta(_OUTPUTS_KEY, "")
 
     def _outputs_current(self) -> bool:
-        """Nothing changed since the tables were last built, with these settings (and a workbook if
-        one is asked for): rebuilding them would write the same bytes."""
-        built = self.state.meta(_OUTPUTS_KEY)
-        wanted = {f"{self.settings}:xlsx"} if self.xlsx else {f"{self.settings}:xlsx", f"{self.settings}:csv"}
-        names = [f"{name}.csv" for name in CSV_COLUMNS] + (["perfscan.xlsx"] if self.xlsx else [])
-        return not self._changed and built in wanted and all((self.out_dir / n).exists() for n in names)
+        """Nothing changed since the tables were last built, with these settings and this
+        reviews.csv: rebuilding them would write the same bytes."""
+        names = [f"{name}.csv" for name in CSV_COLUMNS] + [WORKBOOK_NAME, "review/index.html"]
+        return (not self._changed and self.state.meta(_OUTPUTS_KEY) == self._built_with()
+                and all((self.out_dir / n).exists() for n in names))
+
+    def _built_with(self) -> str:
+        """What the tables are built from besides the records: the settings and reviews.csv."""
+        reviews = _read_bytes(self.out_dir / REVIEWS_FILE)
+        return f"{self.settings}:{hashlib.sha256(reviews).hexdigest()[:16] if reviews else 'no reviews'}"
 
     def _rebuild_outputs(self) -> list[str]:
-        """Everything that spans documents, from all records in the folder: the cross-checks between
-        a report and its table, the CSVs, the review pages and (asked for) the workbook. Returns the
-        doc_ids of records found damaged (set aside, their documents no longer done).
-
-        Cross-check findings are not written into records: they depend on which other documents are
-        in the folder, so they are recomputed from the records whenever the tables are rebuilt.
-        """
+        """Settle every document of the folder (reviews, report ↔ table checks, the one status) and
+        write what spans documents (`rebuild.py`). The documents of this run are then counted by
+        the status they settled on, and one whose status the settling changed is logged again.
+        Returns the doc_ids of records found damaged (set aside, their documents no longer done)."""
         if self._outputs_current():
             return []
-        from .checks.assess import add_findings
-        from .checks.cross import cross_check
+        done = self._settle_folder()
+        return [record.stem for record in done.damaged]
+
+    def _settle_folder(self) -> Rebuilt:
         from .forms.catalog import load_catalogue as load_forms_config
-        from .review import write_review
+        from .rebuild import rebuild
 
-        review_confidence = self.cfg.read.review_confidence
-        docs, damaged = load_records(self.out_dir)
-        for record in damaged:
+        built_with = self._built_with()
+        done = rebuild(self.out_dir, load_forms_config(forms_path(self.cfg)), self.cfg.read.review_confidence)
+        for record in done.damaged:
             self._set_aside(record)
-        extra = cross_check(docs, load_forms_config(forms_path(self.cfg)))
-        docs = [add_findings(doc, extra.get(doc.doc_id, []), review_confidence) for doc in docs]
-        tables = rebuild_tables(self.out_dir, docs)
-        write_review(self.out_dir, docs, review_confidence)
-        if self.xlsx:
-            import pandas as pd
+        self._settled(done)
+        self.state.set_meta(_OUTPUTS_KEY, built_with)
+        return done
 
-            from .workbook import write_xlsx
+    def _settled(self, done: Rebuilt) -> None:
+        from .rebuild import describe
 
-            frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
-            write_xlsx(self.out_dir, frames, [(doc.doc_id, table) for doc in docs for table in doc.tables])
-        self.state.set_meta(_OUTPUTS_KEY, f"{self.settings}:{'xlsx' if self.xlsx else 'csv'}")
-        return [record.stem for record in damaged]
-
-    def _report_summary(self, outcome: str) -> None:
-        s = self.summary
-        log.log(
-            logging.ERROR if s.stopped else logging.INFO,
-            "%s: %d inputs — %d processed (%d ok, %d needs_review, %d skipped, %d failed), %d already done%s, "
-            "%d duplicates%s; %d pages in %.1f s%s%s%s%s → %s",
-            outcome, s.inputs, s.processed, s.statuses["ok"],
-            s.statuses["needs_review"], s.statuses["skipped"], s.statuses["failed"], s.done_before,
-            f" ({s.failed_before} of them failed)" if s.failed_before else "", s.duplicates,
-            f", {s.links_skipped} links not followed" if s.links_skipped else "", s.pages, s.seconds,
-            f"; peak worker memory {s.peak_worker_rss / 2**20:.0f} MB" if s.peak_worker_rss else "",
-            f"; too slow, not tried again: {_few(s.too_slow)}" if s.too_slow else "",
-            f"; damaged, set aside: {', '.join(s.quarantined)}" if s.quarantined else "",
-            f"; stopped: {s.stopped}, {s.not_written} documents not written" if s.stopped else "",
-            display_path(self.out_dir),
-            extra={"event": "summary", "data": s.as_dict()},
-        )
-
-
-def _few(names: list[str], shown: int = 5) -> str:
-    """Names for a summary line: the first few, then how many more (a night may have hundreds)."""
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
-
-
-def _output_fault(exc: BaseException) -> str:
-    """What an error writing the output folder means to an operator, when the folder itself is at
-    fault (full, read-only); "" for anything else, which stays an error of its own."""
-    if isinstance(exc, OSError):
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "the output folder's disk is full"
-        if exc.errno == errno.EROFS:
-            return "the output folder is read-only"
-    if isinstance(exc, sqlite3.Error):
-        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-        if code == sqlite3.SQLITE_FULL:
-            return "the output folder's disk is full"
-        if code == sqlite3.SQLITE_READONLY:
-            return "the output folder is read-only"
-    return ""
-
+        settled = {doc.doc_id: doc for doc in done.docs}
+        statuses: Counter[str] = Counter()
+        for doc_id, status in self._committed.items():
+            doc = settled.get(doc_id)
+            statuses[doc.status if doc else status] += 1
+        for doc_id, status in {**self._skipped, **self._committed}.items():
+            doc = settled.get(doc_id)
+            if doc is not None and doc.status != status:
+                log.info("%s: %s after the checks across documents and reviews — %s", doc.source_path, doc.status,
+                         doc.message, extra={"event": "document", "data": {
+                             "path": doc.source_path, "doc_id": doc_id, "action": "settled", "status": doc.status,
+                             "was": status, "message": doc.message}})
+        self.summary.statuses = statuses
+        self.summary.stale_reviews = [describe(d) for d in done.stale]
+        for problem in done.problems:
+            log.warning("%s", problem, extra={"event": "reviews", "data": {"problem": problem}})
 
 def _executor(batch: BatchConfig) -> Executor:
     limits = Limits(
@@ -791,44 +732,3 @@ def _naming(path: Path, reason: str) -> str:
 def _pseudo_sha(path: Path) -> str:
     """Identity of an input whose content cannot be read: a hash of its path, not of its content."""
     return hashlib.sha256(b"unreadable:" + path_key(path)).hexdigest()
-
-
-@contextmanager
-def _exclusive(out_dir: Path) -> Iterator[None]:
-    """One run per output folder: a second (an overlapping cron job) is refused, not interleaved.
-
-    flock is released by the kernel when the process dies, so a killed run never leaves it held.
-    """
-    try:
-        fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        words = _output_fault(exc) or f"the output folder cannot be written ({exc.strerror or exc})"
-        raise UsageError(f"{words}: {display_path(out_dir)}; choose another --out") from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise UsageError(
-                f"another perfscan run is writing to {display_path(out_dir)}; try again when it ends"
-            ) from exc
-        yield
-    finally:
-        os.close(fd)
-
-
-def _remove_leftovers(out_dir: Path) -> None:
-    """Temp files a killed run left behind: of atomic writes (`.NAME.XXXX.tmp`) and page images
-    staged for documents it never committed (`.NAME.staged.tmp`); and page images whose doc_id no
-    record has. Every folder perfscan writes into is searched (records, pages, review, ...): a kill
-    can land in any of their atomic writes."""
-    folders = [out_dir, *(d for d in out_dir.iterdir() if d.is_dir())] if out_dir.is_dir() else []
-    for folder in folders:
-        for tmp in folder.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
-    pages = out_dir / "pages"
-    if not pages.is_dir():
-        return
-    recorded = {p.stem for p in (out_dir / "records").glob("*.json")}
-    for image in pages.glob("*-p*.jpg"):
-        if image.name.rpartition("-p")[0] not in recorded:
-            image.unlink(missing_ok=True)

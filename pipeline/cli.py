@@ -1,9 +1,9 @@
 """Command line: arguments → config → batch → exit code. The only place errors become exit codes.
 
 Exit codes (the contract): 0 every document ok or needs_review; 1 bad arguments or config (an
-output folder that cannot be written at all included); 2 at least one document failed, or could not
-be written because the output folder stopped taking writes (the others are still written); 130
-interrupted (Ctrl-C, SIGTERM).
+output folder that cannot be written at all included), or a named folder holding no documents; 2 at
+least one document failed, or could not be written because the output folder stopped taking writes
+(the others are still written) — `BatchSummary.exit_code`; 130 interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .progress import choose_mode, configure_logging
 
 log = logging.getLogger("perfscan")
 
-EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_INTERRUPTED = 0, 130
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _SIZE_MB = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
@@ -67,7 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
         sp.add_argument("--config", type=Path, help="YAML file overriding configs/default.yaml")
         sp.add_argument("--force", action="store_true", help="redo documents already done in --out")
-        sp.add_argument("--xlsx", action="store_true", help="also write perfscan.xlsx with every table")
+        # perfscan.xlsx is written on every run now; the flag stays so that older command lines still run.
+        sp.add_argument("--xlsx", action="store_true", help=argparse.SUPPRESS)
+        sp.add_argument("--allow-empty", action="store_true",
+                        help="succeed when a named folder holds no documents (by default that exits 1: an "
+                             "unmounted share must not look like a quiet night)")
         sp.add_argument("--workers", type=_positive(int), help="worker processes on this machine (default 1)")
         sp.add_argument("--doc-timeout", type=_positive(float), metavar="SECONDS",
                         help="stop a document (and its worker) after this long; it is failed (default 900)")
@@ -96,11 +100,29 @@ def _parser() -> argparse.ArgumentParser:
                        description="Parse tab-separated text extractions into the same outputs.")
     t.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     common(t)
+
+    v = sub.add_parser("review", help="approve or correct flagged values in a local web app",
+                       description="A local web app over an output folder: go through the values flagged for "
+                                   "review, approve or correct each with the keyboard. Decisions go to "
+                                   "OUT/reviews.csv; the next run (or perfscan rebuild OUT) applies them.")
+    v.add_argument("out", type=Path, metavar="OUT", help="an output folder of perfscan run / import-text")
+    v.add_argument("--port", type=int, default=8765, help="port on localhost (default 8765; 0 picks a free one)")
+    v.add_argument("--reviewer", help="name written with each decision (default: your login name)")
+    v.add_argument("--config", type=Path, help="YAML file overriding configs/default.yaml (review confidence)")
+
+    b = sub.add_parser("rebuild", help="rewrite the CSVs, workbook and review pages from the records and reviews",
+                       description="Rewrite the CSVs, perfscan.xlsx and review pages of OUT from its records and "
+                                   "reviews.csv, without reading any input.")
+    b.add_argument("out", type=Path, metavar="OUT", help="an output folder of perfscan run / import-text")
+    b.add_argument("--config", type=Path, help="YAML file overriding configs/default.yaml")
+    b.add_argument("--json-log", action="store_true", help="log one JSON object per line on stdout")
     return p
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     overrides: dict = {}
+    if args.command in ("review", "rebuild"):
+        return overrides
     if getattr(args, "engine", None):
         overrides.setdefault("ocr", {})["engine"] = args.engine
     batch = {
@@ -124,13 +146,23 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else UsageError.exit_code
-    mode = choose_mode(args.json_log)
+    mode = choose_mode(getattr(args, "json_log", False))
     configure_logging(mode)
     # SIGTERM (systemd, a cron timeout) stops the batch like Ctrl-C: finished documents are kept.
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         cfg = load_config(args.config, _overrides(args))
+        if args.command == "review":
+            from .reviewapp import serve
+
+            serve(args.out, cfg, port=args.port, reviewer=args.reviewer)
+            return EXIT_OK
+        if args.command == "rebuild":
+            from .batch import rebuild_folder
+
+            rebuild_folder(args.out, cfg, mode)
+            return EXIT_OK
         if cfg.batch.executor == "local" and args.scheduler:
             raise UsageError("--scheduler is for --executor dask")
         missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
@@ -145,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             command = text_import()
         summary = run_batch(args.paths, args.out, cfg, command, force=args.force, retry_failed=args.retry_failed,
-                            xlsx=args.xlsx, mode=mode)
+                            allow_empty=args.allow_empty, mode=mode)
     except KeyboardInterrupt:
         log.error("interrupted", extra={"event": "exit", "data": {"exit_code": EXIT_INTERRUPTED}})
         return EXIT_INTERRUPTED
@@ -155,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
-    return EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK
+    return summary.exit_code
 
 
 if __name__ == "__main__":

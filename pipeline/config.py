@@ -14,9 +14,10 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .datafiles import CONFIGS
 from .errors import UsageError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+DEFAULT_CONFIG = CONFIGS / "default.yaml"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

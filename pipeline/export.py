@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 import time
 from decimal import Decimal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from .records import Document
 
+WORKBOOK_NAME = "perfscan.xlsx"  # the CSV tables as one workbook (workbook.py), written beside them
 QUARANTINE = "quarantine"  # damaged files of the output folder, moved aside (see `quarantine`)
 
 CSV_COLUMNS: dict[str, list[str]] = {
@@ -97,12 +99,32 @@ def table_rows(doc: Document) -> dict[str, list[dict[str, object]]]:
     return rows
 
 
+# What a spreadsheet takes for the start of a formula when it opens a CSV (a crafted text layer
+# could put `=HYPERLINK(…)` in a 偏差原因).
+FORMULA_START = ("=", "+", "-", "@", "\t")
+PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+# Columns whose contract text is the form's cell text itself, `=100.00(%)` (a 年度指标值) included:
+# they stay verbatim, and perfscan.xlsx is the file to open in a spreadsheet (README).
+VERBATIM = {("indicators", "target"), ("indicators", "target_op"), ("indicators", "actual"), ("tables", "text"),
+            ("corrections", "raw"), ("corrections", "corrected")}
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet would take for a formula, with a leading `'` (which shows it is text); a
+    plain number such as `-5.00`, and a sign alone (`-` for “none”), stay as they are."""
+    if text.startswith(FORMULA_START) and text not in ("-", "+") and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def csv_bytes(name: str, rows: list[dict[str, object]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS[name])
+    columns = [(col, (name, col) in VERBATIM) for col in CSV_COLUMNS[name]]
     for row in rows:
-        writer.writerow([cell(row.get(col)) for col in CSV_COLUMNS[name]])
+        writer.writerow([cell(row.get(col)) if verbatim else spreadsheet_safe(cell(row.get(col)))
+                         for col, verbatim in columns])
     return buf.getvalue().encode("utf-8-sig")
 
 

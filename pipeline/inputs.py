@@ -23,7 +23,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
@@ -68,6 +68,8 @@ class NotTaken:
 class Discovery:
     files: list[Path]
     not_taken: list[NotTaken]
+    # Folders named on the command line with no document under them (an unmounted share?).
+    empty: list[Path] = field(default_factory=list)
 
 
 def check_layout(inputs: Iterable[Path], out_dir: Path) -> None:
@@ -98,8 +100,11 @@ def discover(paths: Iterable[Path], suffixes: frozenset[str], out_dir: Path) -> 
     files: list[Path] = []
     not_taken: list[NotTaken] = []
     seen_files: set[str] = set()
+    empty: list[Path] = []
+    found = [0]  # files met under the folder being walked, the ones met before included
 
     def add(path: Path) -> None:
+        found[0] += 1
         key = os.path.abspath(path)
         if key not in seen_files:
             seen_files.add(key)
@@ -107,10 +112,13 @@ def discover(paths: Iterable[Path], suffixes: frozenset[str], out_dir: Path) -> 
 
     for path in paths:
         if os.path.isdir(path):
+            found[0] = 0
             _walk(path, suffixes, add, not_taken, {os.path.realpath(path)}, os.path.realpath(out_dir))
+            if not found[0]:
+                empty.append(path)
         else:
             add(path)
-    return Discovery(files, not_taken)
+    return Discovery(files, not_taken, empty)
 
 
 def _walk(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 FormType = str
 """A form type of the catalogue (`configs/forms.yaml`: documents.csv's `form_type`), or `UNKNOWN`."""
@@ -33,6 +33,21 @@ class Provenance(Record):
     raw: str = Field(default="", description="text as read, before post-correction")
     confidence: float = 1.0
     engine: str = "text"
+    source: Literal["read", "review"] = Field(
+        default="read", description="read from the document, or decided by a person in `perfscan review`")
+    extracted: str | None = Field(
+        default=None, description="with source review: the value as read, before the review (as the CSVs write it)")
+
+    @model_serializer(mode="wrap")
+    def _unreviewed_as_before(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict:
+        """A value nobody reviewed is stored as it always was: no `source`/`extracted` keys, so the
+        thousands of provenances of a record do not grow for the few a person decides on."""
+        data = handler(self)
+        if self.source == "read":
+            data.pop("source", None)
+            if self.extracted is None:
+                data.pop("extracted", None)
+        return data
 
 
 class Header(Record):
@@ -108,6 +123,19 @@ class Finding(Record):
         default=False,
         description="raised on values whose reading is in doubt: a person checks the page before blaming the form",
     )
+    cross: bool = Field(
+        default=False,
+        description="found against another document of the output folder (report ↔ table): recomputed whenever "
+                    "the folder's tables are, since it depends on which documents are there",
+    )
+
+    @model_serializer(mode="wrap")
+    def _own_as_before(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict:
+        """A document's own finding is stored as it always was, without `cross`."""
+        data = handler(self)
+        if not self.cross:
+            data.pop("cross", None)
+        return data
 
 
 class Correction(Record):
@@ -143,6 +171,23 @@ class Table(Record):
     cells: list[TableCell] = Field(default_factory=list)
 
 
+class AppliedReview(Record):
+    """A person's decision (a row of reviews.csv) as applied to this record, with what it replaced,
+    so that the next rebuild can take it back and apply reviews.csv afresh (a decision changed or
+    withdrawn leaves no trace of the old one)."""
+
+    seq: int | None = None
+    field: str = Field(description="as in reviews.csv: `score`, `funding.财政拨款.budget`, `header.unit_name`, …")
+    value: str
+    decision: Literal["approved", "corrected"]
+    reviewer: str = ""
+    time: str = ""
+    extracted: str = Field(default="", description="the value as read (CSV text)")
+    provenance: Provenance | None = Field(default=None, description="the value's provenance before the review")
+    row_flagged: bool = Field(default=False, description="its indicator row / funding line was flagged before")
+    row_note: str = ""
+
+
 class Document(Record):
     doc_id: str
     source_path: str
@@ -165,6 +210,15 @@ class Document(Record):
     page_images: dict[int, str] = Field(
         default_factory=dict, description="page → image file (relative to the output folder) for review"
     )
+    reviews: list[AppliedReview] = Field(default_factory=list, description="reviews.csv decisions applied")
+
+    @model_serializer(mode="wrap")
+    def _unreviewed_as_before(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict:
+        """A record nobody reviewed is stored as it always was, without `reviews`."""
+        data = handler(self)
+        if not self.reviews:
+            data.pop("reviews", None)
+        return data
 
     @property
     def grade(self) -> str:

@@ -6,8 +6,9 @@
                                scan, raw OCR text, the value as corrected, confidence, why it is flagged
     review/DOC_ID-pN.html      the whole page image with the flagged cells' boxes drawn over it
 
-A cell is flagged when it was read below the review confidence, belongs to a row flagged while
-reading or repaired, or is named by a finding (seq + field, see `rules.Ref`).
+Which cells are flagged is `flagged.collect`'s. Only flagged cells are shown, each with its row
+beside it as context; a cell a person has decided on in `perfscan review` says so. A document
+without page images (born-digital) links to its PDF's page.
 
 Crops are inlined as data URIs rather than written to `review/crops/`: each document's page is then
 one file, written atomically, that a re-run replaces whole — no crop files left behind by an
@@ -21,61 +22,31 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import posixpath
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
 from PIL import Image
 
-from .checks.cells import Ref, provenance_of, value_of
+from .checks.cells import Ref
 from .config import ReadConfig
 from .export import atomic_write
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
-from .records import Correction, Document, Finding, Provenance
+from .flagged import FIELD_LABELS, FlaggedCell, Review, collect, crop_box
+from .records import Correction, Document, Finding
 
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
-CROP_PAD = 6
 CROP_MAX_WIDTH = 640
 CROP_MAX_HEIGHT = 360
-FIELD_LABELS = {
-    "level1": "一级指标", "level1_weight": "权重", "level2": "二级指标", "level3": "三级指标",
-    "target": "年度指标值", "actual": "完成值", "max_score": "分值", "score": "得分",
-    "deviation_reason": "偏差原因", "initial_budget": "年初预算数", "budget": "全年预算数",
-    "executed": "全年执行数", "execution_rate": "执行率", "year": "年度", "unit_name": "单位名称",
-    "project_name": "项目名称", "supervising_dept": "主管部门", "form_type": "表式", "value": "数值",
-}
-CORRECTION_ALIASES = {"total_max_score": "totals.max_score", "total_score": "totals.score"}
+ROW_CONTEXT = ["level1", "level2", "level3", "target", "actual", "max_score", "score"]
 
 
-@dataclass
-class FlaggedCell:
-    ref: Ref
-    where: str
-    value: str
-    prov: Provenance | None
-    why: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    corrections: list[Correction] = field(default_factory=list)
-    number: int = 0  # position on the document's page; names its anchor there and in page views
-
-    @property
-    def anchor(self) -> str:
-        return f"cell-{self.number}"
-
-
-@dataclass
-class Review:
-    """What one document's page shows."""
-
-    doc: Document
-    cells: list[FlaggedCell]
-    document_findings: list[Finding]
-
-
-def write_review(out_dir: Path, docs: list[Document], review_confidence: float = DEFAULT_REVIEW_CONFIDENCE) -> None:
-    """Write `review/` under `out_dir` for these documents (page images are read from `out_dir`)."""
+def write_review(out_dir: Path, docs: list[Document], review_confidence: float = DEFAULT_REVIEW_CONFIDENCE,
+                 stale: list[str] = ()) -> None:
+    """Write `review/` under `out_dir` for these documents (page images are read from `out_dir`);
+    `stale` describes the decisions of reviews.csv not applied (their document changed or went)."""
     folder = Path(out_dir) / "review"
     reviews = [collect(doc, review_confidence) for doc in docs]
     for review in reviews:
@@ -86,105 +57,11 @@ def write_review(out_dir: Path, docs: list[Document], review_confidence: float =
         for page, (rel, size) in images.items():
             html = _page_view(review, page, rel, size)
             atomic_write(folder / f"{review.doc.doc_id}-p{page}.html", html.encode("utf-8"))
-    atomic_write(folder / "index.html", _index(reviews).encode("utf-8"))
+    atomic_write(folder / "index.html", _index(reviews, stale).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------------
 # what to show
-
-
-def _where(doc: Document, ref: Ref) -> str:
-    label = FIELD_LABELS.get(ref.field, ref.field)
-    if ref.part == "indicator":
-        ind = next((i for i in doc.indicators if i.seq == ref.key), None)
-        name = (ind.level3 or ind.level2) if ind else ""
-        return f"row {ref.key} {name} · {label}"
-    if ref.part == "funding":
-        return f"{ref.key} · {label}"
-    if ref.part == "totals":
-        return f"总分 · {label}"
-    if ref.part == "fact":
-        return f"report figure {ref.key}"
-    return f"header · {label}"
-
-
-def collect(doc: Document, review_confidence: float) -> Review:
-    """The flagged cells of a document, in table order, with their findings and corrections."""
-    cells: dict[Ref, FlaggedCell] = {}
-
-    def flag(ref: Ref, why: str) -> FlaggedCell:
-        cell = cells.get(ref)
-        if cell is None:
-            value = value_of(doc, ref)
-            if ref.part == "fact":
-                fact = next(f for f in doc.facts if f.key == ref.key)
-                value = f"{_csv_text(fact.value)} {fact.unit} — {fact.text}"
-            cell = cells[ref] = FlaggedCell(ref, _where(doc, ref), _csv_text(value), provenance_of(doc, ref))
-        if why and why not in cell.why:
-            cell.why.append(why)
-        return cell
-
-    for line in doc.funding:
-        for name, prov in line.provenance.items():
-            if prov.confidence < review_confidence:
-                flag(Ref("funding", line.item, name), f"read with confidence {prov.confidence:.2f}")
-            elif line.needs_review:
-                flag(Ref("funding", line.item, name), "row flagged")
-    for ind in doc.indicators:
-        for name, prov in ind.provenance.items():
-            if prov.confidence < review_confidence:
-                flag(Ref("indicator", ind.seq, name), f"read with confidence {prov.confidence:.2f}")
-            elif ind.needs_review:
-                flag(Ref("indicator", ind.seq, name), f"row flagged: {ind.note}" if ind.note else "row flagged")
-        if ind.needs_review:
-            for name in ("max_score", "score"):
-                flag(Ref("indicator", ind.seq, name), f"row flagged: {ind.note}" if ind.note else "row flagged")
-    for name, prov in doc.totals.provenance.items():
-        if prov.confidence < review_confidence:
-            flag(Ref("totals", "", name), f"read with confidence {prov.confidence:.2f}")
-
-    document_findings: list[Finding] = []
-    for finding in doc.findings:
-        ref = Ref.parse(finding.seq, finding.field)
-        if ref is None or not _exists(doc, ref):
-            document_findings.append(finding)
-        else:
-            flag(ref, "").findings.append(finding)
-    placed = [(Ref.parse(c.seq, CORRECTION_ALIASES.get(c.field, c.field)), c) for c in doc.corrections]
-    placed = [(ref, c) for ref, c in placed if ref is not None and _exists(doc, ref)]
-    for ref, correction in placed:
-        if correction.kind == "arithmetic":
-            flag(ref, "repaired by arithmetic")
-    for ref, correction in placed:
-        if ref in cells:
-            cells[ref].corrections.append(correction)
-    ordered = sorted(cells.values(), key=lambda c: _order(doc, c.ref))
-    for number, cell in enumerate(ordered, 1):
-        cell.number = number
-    return Review(doc, ordered, document_findings)
-
-
-def _exists(doc: Document, ref: Ref) -> bool:
-    if ref.part == "indicator":
-        return any(i.seq == ref.key for i in doc.indicators) and ref.field in FIELD_LABELS
-    if ref.part == "funding":
-        return any(f.item == ref.key for f in doc.funding)
-    if ref.part == "fact":
-        return any(f.key == ref.key for f in doc.facts)
-    return True
-
-
-PART_ORDER = {"header": 0, "funding": 1, "indicator": 2, "totals": 3, "fact": 4}
-
-
-def _order(doc: Document, ref: Ref) -> tuple:
-    fields = list(FIELD_LABELS)
-    position = {
-        "funding": [f.item for f in doc.funding],
-        "fact": [f.key for f in doc.facts],
-    }.get(ref.part)
-    key = position.index(ref.key) if position and ref.key in position else ref.key if ref.part == "indicator" else 0
-    return PART_ORDER[ref.part], key, fields.index(ref.field) if ref.field in fields else len(fields)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -204,14 +81,6 @@ def _page_images(out_dir: Path, doc: Document) -> dict[int, tuple[str, tuple[int
     return out
 
 
-def _crop_box(prov: Provenance | None, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    if prov is None or not prov.bbox or len(prov.bbox) != 4:
-        return None
-    x0, y0, x1, y1 = prov.bbox
-    box = (max(0, x0 - CROP_PAD), max(0, y0 - CROP_PAD), min(size[0], x1 + CROP_PAD), min(size[1], y1 + CROP_PAD))
-    return box if box[2] > box[0] and box[3] > box[1] else None
-
-
 def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int, int]]]) -> dict[Ref, str]:
     """Cell → data URI of its crop, one decode per page. A merged cell named by several rows is
     cropped once: the later rows link to the first (`_cell_row`)."""
@@ -220,7 +89,7 @@ def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int
     for cell in review.cells:
         if not (cell.prov and cell.prov.page in images):
             continue
-        box = _crop_box(cell.prov, images[cell.prov.page][1])
+        box = crop_box(cell.prov, images[cell.prov.page][1])
         if box and (cell.prov.page, box) not in seen:
             seen.add((cell.prov.page, box))
             wanted.setdefault(cell.prov.page, []).append(cell)
@@ -230,7 +99,7 @@ def _crops(out_dir: Path, review: Review, images: dict[int, tuple[str, tuple[int
         with Image.open(out_dir / rel) as img:
             img.load()
             for cell in cells:
-                crop = img.crop(_crop_box(cell.prov, size)).convert("RGB")
+                crop = img.crop(crop_box(cell.prov, size)).convert("RGB")
                 crop.thumbnail((CROP_MAX_WIDTH, CROP_MAX_HEIGHT))
                 buf = io.BytesIO()
                 crop.save(buf, format="JPEG", quality=85)
@@ -270,6 +139,7 @@ th{background:#f3f3f3}
 .box:target{border-color:#00f;background:rgba(0,0,255,.15)}
 tr:target{background:#fff6c0}
 small{color:#666}
+.context{margin:0;font-size:85%}.context th,.context td{padding:.1em .3em}
 """
 
 
@@ -318,6 +188,9 @@ def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]
             n = sum(1 for c in review.cells if c.prov and c.prov.page == page and c.prov.bbox)
             links.append(f'<a href="{escape(doc.doc_id)}-p{page}.html">page {page}</a> <small>({n} boxes)</small>')
         parts.append("<p>Page images: " + " · ".join(links) + "</p>")
+    elif (link := source_link(doc, doc.first_page or 1)):
+        parts.append(f'<p>No page images (born-digital: read from its text): <a href="{escape(link, quote=True)}">'
+                     "the source PDF</a>; each value links to its page.</p>")
     else:
         parts.append("<p><small>No page images (text input): values are shown without crops.</small></p>")
     if review.document_findings:
@@ -327,7 +200,7 @@ def _document_page(review: Review, images: dict[int, tuple[str, tuple[int, int]]
     if review.cells:
         rows = [
             "<tr><th>where</th><th>scan</th><th>raw OCR</th><th>value (corrected)</th>"
-            "<th>conf.</th><th>why</th></tr>"
+            "<th>conf.</th><th>why</th><th>its row</th></tr>"
         ]
         shared = _same_box(review, crops)
         for cell in review.cells:
@@ -350,6 +223,8 @@ def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: Flagge
         scan = f'<a href="{escape(target, quote=True)}"><img src="{crop}" alt="{escape(cell.where, quote=True)}"></a>'
     elif shared:
         scan = f'<small>same cell as <a href="#{shared.anchor}">{escape(shared.where)}</a></small>'
+    elif page and (link := source_link(doc, page)):
+        scan = f'<a href="{escape(link, quote=True)}">PDF page {page}</a>'
     else:
         scan = "<small>no image</small>"
     why = "".join(f"<div><small>{escape(w)}</small></div>" for w in cell.why)
@@ -359,6 +234,11 @@ def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: Flagge
         f"<span class=raw>{escape(c.corrected)}</span></small></div>"
         for c in cell.corrections
     )
+    if cell.decided:
+        d = cell.decided
+        why += (f'<div class="info"><b>{escape(d.decision)}</b> by {escape(d.reviewer or "a reviewer")}'
+                + (f" (read: <span class=raw>{escape(d.extracted)}</span>)" if d.decision == "corrected" else "")
+                + "</div>")
     confidence = f"{prov.confidence:.2f}" if prov else ""
     return (
         f'<tr id="{cell.anchor}"><td>{escape(cell.where)}'
@@ -366,8 +246,36 @@ def _cell_row(doc: Document, cell: FlaggedCell, crop: str | None, shared: Flagge
         + f'</td><td class="crop">{scan}</td>'
         f'<td class="raw">{escape(prov.raw if prov else "")}</td>'
         f'<td class="raw">{escape(cell.value) or "<small>(empty)</small>"}</td>'
-        f"<td>{confidence}</td><td>{why}</td></tr>"
+        f"<td>{confidence}</td><td>{why}</td><td>{row_context(doc, cell.ref)}</td></tr>"
     )
+
+
+def row_context(doc: Document, ref: Ref) -> str:
+    """The indicator row a cell is on, as a one-line table with the cell in bold (empty for values
+    that are not on an indicator row)."""
+    if ref.part != "indicator":
+        return ""
+    ind = next((i for i in doc.indicators if i.seq == ref.key), None)
+    if ind is None:
+        return ""
+    cells = []
+    for name in ROW_CONTEXT:
+        text = escape(_csv_text(getattr(ind, name)))
+        cells.append(f"<td><b>{text}</b></td>" if name == ref.field else f"<td>{text}</td>")
+    head = "".join(f"<th>{FIELD_LABELS[name]}</th>" for name in ROW_CONTEXT)
+    return f'<table class="context"><tr>{head}</tr><tr>{"".join(cells)}</tr></table>'
+
+
+def source_link(doc: Document, page: int) -> str:
+    """A link to a page of the source PDF (a file: URL, for a browser opened on this machine), or
+    "" when the source is not a PDF that is still there."""
+    path = Path(os.path.abspath(doc.source_path))  # links are not resolved: a share's may loop
+    try:
+        if path.suffix.lower() != ".pdf" or not path.is_file():
+            return ""
+    except OSError:
+        return ""
+    return f"{path.as_uri()}#page={page}"
 
 
 def _finding_table(findings: list[Finding]) -> str:
@@ -419,7 +327,7 @@ def _page_view(review: Review, page: int, rel: str, size: tuple[int, int]) -> st
     return _page(f"{_doc_title(doc)} — page {page}", body)
 
 
-def _index(reviews: list[Review]) -> str:
+def _index(reviews: list[Review], stale: list[str]) -> str:
     waiting = [r for r in reviews if r.doc.status == "needs_review"]
     failed = [r for r in reviews if r.doc.status == "failed"]
     skipped = [r for r in reviews if r.doc.status == "skipped"]
@@ -470,4 +378,9 @@ def _index(reviews: list[Review]) -> str:
             for r in fine
         ]
         parts.append("</ul></details>")
+    if stale:
+        parts.append(f"<h2>Decisions not applied ({len(stale)})</h2><p>Kept in reviews.csv, but their document "
+                     "changed (a new file content) or is no longer in the folder:</p><ul>")
+        parts += [f"<li>{escape(line)}</li>" for line in stale]
+        parts.append("</ul>")
     return _page("perfscan review", "\n".join(parts))

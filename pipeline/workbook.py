@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import math
 import re
+import zipfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,14 +24,16 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from .export import atomic_write
+from .export import WORKBOOK_NAME, atomic_write
 from .records import Table
 
-WORKBOOK_NAME = "perfscan.xlsx"
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell
 MAX_COLUMN_WIDTH = 60
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+# The document properties' created/modified: one fixed time, so that the bytes depend on the tables only.
+SETTLED_TIME = datetime(2000, 1, 1)
+SETTLED_STAMP = SETTLED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
 
 
 def write_xlsx(out_dir: Path, tables: dict[str, pd.DataFrame], grids: list[tuple[str, Table]] = ()) -> Path:
@@ -42,11 +46,27 @@ def write_xlsx(out_dir: Path, tables: dict[str, pd.DataFrame], grids: list[tuple
         _grid_sheet(book, f"{doc_id} p{table.page} t{table.table}", table)
     if not tables and not grids:
         book.create_sheet("documents")
+    book.properties.created = book.properties.modified = SETTLED_TIME
     buf = io.BytesIO()
     book.save(buf)
     path = Path(out_dir) / WORKBOOK_NAME
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, _without_times(buf.getvalue()))
     return path
+
+
+def _without_times(xlsx: bytes) -> bytes:
+    """The workbook with every zip entry dated alike: the same records give the same bytes, like
+    the CSVs, so a redone or rebuilt folder can be compared file by file."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps `modified` with the time of saving
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + SETTLED_STAMP, data)
+            dst.writestr(entry, data)
+    return out.getvalue()
 
 
 def _sheet(book: Workbook, name: str, frame: pd.DataFrame) -> None:

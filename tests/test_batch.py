@@ -22,11 +22,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.batch import LOCK_FILE, Command, run_batch, text_import
+from pipeline.batch import Command, run_batch, text_import
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.executors import LocalExecutor
 from pipeline.inputs import TEXT_EXTRACTIONS
+from pipeline.outfolder import LOCK_FILE
 from pipeline.workers import Limits, Task
 from tests.batchfiles import (
     INDICATORS_PER_FORM,

@@ -18,7 +18,7 @@ from pipeline.cli import main, size_mb
 from tests.batchfiles import REPO, fixture, read_csv, text_form, write_text_forms
 
 NEW_OPTIONS = ("--workers", "--doc-timeout", "--memory-limit", "--executor", "--scheduler", "--json-log", "--force",
-               "--xlsx", "--config")
+               "--config", "--retry-failed", "--allow-empty")
 
 
 @pytest.mark.parametrize("command", ["run", "import-text"])

@@ -16,9 +16,10 @@ from PIL import Image, ImageDraw
 
 from pipeline.checks.assess import assess
 from pipeline.checks.cells import Ref
+from pipeline.flagged import collect
 from pipeline.forms.catalog import default_catalogue
 from pipeline.records import Correction, Document, Provenance
-from pipeline.review import collect, write_review
+from pipeline.review import write_review
 from tests.test_rules import set_row, unit_doc
 
 D = Decimal
@@ -67,9 +68,10 @@ def test_flagged_cells_findings_and_corrections(tmp_path):
     (repaired,) = [c for c in review.cells if c.ref == Ref("indicator", 12, "score")]
     assert repaired.value == "2.00" and repaired.prov.raw == "8. 00"
     assert any(c.kind == "arithmetic" and c.corrected == "2.00" for c in repaired.corrections)
-    # the repaired row whole, the reason I9 names, and the 指标值 cells the I11/I12 warnings name
+    # the repaired cell (not its whole row), the 三级 S1 names, the reason I9 names, and the 指标值
+    # cells the I11/I12 warnings name: nothing else of row 12
     warned = {f.seq for f in doc.findings if f.rule_id in ("I11", "I12")}
-    assert refs == ({Ref("indicator", 12, n) for n in ("level3", "target", "actual", "max_score", "score")}
+    assert refs == ({Ref("indicator", 12, n) for n in ("level3", "score")}
                     | {Ref("indicator", 20, "deviation_reason")} | {Ref("indicator", s, "target") for s in warned})
     assert review.document_findings == []  # every finding here names its cell
 
@@ -87,7 +89,7 @@ def test_pages_are_written_and_escaped(tmp_path):
     page = (review / "00aa11bb22cc33dd.html").read_text("utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
     crops = len([c for c in collect(doc, THRESHOLD).cells if c.prov and c.prov.bbox])
-    assert crops == 13 and page.count("data:image/jpeg;base64,") == crops
+    assert crops == 10 and page.count("data:image/jpeg;base64,") == crops
     assert "8. 00" in page and "2.00" in page and "arithmetic" in page
     index = (review / "index.html").read_text("utf-8")
     assert "00aa11bb22cc33dd.html" in index and "0123456789abcdef.html" in index
@@ -167,6 +169,22 @@ def test_review_pages_in_headless_chromium(tmp_path):
     page = load_in_chromium(out / "review" / "00aa11bb22cc33dd.html", profile)
     assert page["errors"] == []
     crops = [i for i in page["images"] if i["src"].startswith("data:image/jpeg")]
-    assert len(crops) == 13 and all(i["w"] > 0 and i["h"] > 0 for i in crops), page["images"]
+    assert len(crops) == 10 and all(i["w"] > 0 and i["h"] > 0 for i in crops), page["images"]
     view = load_in_chromium(out / "review" / "00aa11bb22cc33dd-p1.html", profile)
     assert view["errors"] == [] and [(i["w"], i["h"]) for i in view["images"]] == [(PAGE_W, PAGE_H)]
+
+
+def test_a_born_digital_document_links_each_flagged_value_to_its_pdf_page(tmp_path):
+    from tests.batchfiles import fixture
+
+    doc = scanned_doc(tmp_path / "scan").model_copy(update={
+        "doc_id": "0123abcd0123abcd", "page_images": {}, "source_path": str(fixture("u000_digital"))})
+    write_review(tmp_path / "out", [doc])
+    page = (tmp_path / "out" / "review" / "0123abcd0123abcd.html").read_text("utf-8")
+    assert f'{fixture("u000_digital").as_uri()}#page=1">PDF page 1</a>' in page
+    assert "no image" not in page
+    # and a source that is no PDF any more (moved, a link that loops) gets no link, and no failure
+    loop = tmp_path / "loop.pdf"
+    loop.symlink_to(loop)
+    write_review(tmp_path / "out", [doc.model_copy(update={"source_path": str(loop)})])
+    assert "PDF page" not in (tmp_path / "out" / "review" / "0123abcd0123abcd.html").read_text("utf-8")

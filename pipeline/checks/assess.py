@@ -22,10 +22,15 @@ def assess(doc: Document, forms: Catalogue, review_confidence: float) -> Documen
     """Repair, then check, then status and message (the input is not changed)."""
     if doc.status == "failed":
         return doc
-    repaired = repair(doc, review_confidence, forms)
-    doubtful_rows = [i.seq for i in repaired.indicators if i.needs_review]
-    findings = [_weighed(repaired, rule, hit, review_confidence, doubtful_rows) for rule, hit in evaluate(repaired, forms)]
-    return with_status(repaired.model_copy(update={"findings": findings}), review_confidence)
+    return check(repair(doc, review_confidence, forms), forms, review_confidence)
+
+
+def check(doc: Document, forms: Catalogue, review_confidence: float) -> Document:
+    """Every rule on the document as it stands — as repaired, or with a person's review applied
+    (`reviews.py`) — then status and message."""
+    doubtful_rows = [i.seq for i in doc.indicators if i.needs_review]
+    findings = [_weighed(doc, rule, hit, review_confidence, doubtful_rows) for rule, hit in evaluate(doc, forms)]
+    return with_status(doc.model_copy(update={"findings": findings}), review_confidence)
 
 
 READING_RULES = frozenset({"H1", "S2", "S3", "S5", "S6"})
@@ -80,7 +85,7 @@ def _trusted(doc: Document, ref: Ref, review_confidence: float) -> bool:
         if line is None or line.needs_review:
             return False
     prov = provenance_of(doc, ref)
-    return prov is None or prov.confidence >= review_confidence
+    return prov is None or prov.confidence >= review_confidence or prov.source == "review"
 
 
 def _where(ref: Ref) -> str:
@@ -96,20 +101,22 @@ def add_findings(doc: Document, findings: list[Finding], review_confidence: floa
 
 
 def low_confidence_cells(doc: Document, review_confidence: float) -> int:
-    """Cells of the indicator table, money block and 总分 row read below the review confidence."""
+    """Cells of the indicator table, money block and 总分 row read below the review confidence and
+    not yet decided on by a person."""
     count = 0
     for record in [*doc.indicators, *doc.funding, doc.totals]:
-        cells = [p.confidence for p in record.provenance.values()]
+        cells = record.provenance.values()
         if cells:
-            count += sum(c < review_confidence for c in cells)
+            count += sum(p.confidence < review_confidence and p.source != "review" for p in cells)
         elif getattr(record, "confidence", 1.0) < review_confidence:
             count += 1
     return count
 
 
 def with_status(doc: Document, review_confidence: float) -> Document:
-    """Status and message from the document's findings, confidences and flags."""
-    if doc.status == "failed":
+    """Status and message from the document's findings, confidences and flags (a failed or skipped
+    document keeps its own)."""
+    if doc.status in ("failed", "skipped"):
         return doc
     errors = [f for f in doc.findings if f.severity == "error"]
     doubts = [f for f in doc.findings if f.reading]

@@ -18,10 +18,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..datafiles import CONFIGS
 from ..errors import UsageError
 from ..records import UNKNOWN
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "configs" / "forms.yaml"
+DEFAULT_CATALOGUE = CONFIGS / "forms.yaml"
 
 
 class _Spec(BaseModel):

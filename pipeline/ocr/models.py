@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..datafiles import MODELS
 from ..errors import ModelIntegrityError
 
-MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
+MANIFEST = MODELS / "manifest.json"
 _TESSERACT_TIMEOUT_S = 20
 
 
