@@ -18,10 +18,10 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__
-from .batch import digitize, run_batch, text_import
+from .batch.progress import choose_mode, configure_logging
+from .batch.run import digitize, run_batch, text_import
 from .config import load_config
 from .errors import PipelineError, UsageError
-from .progress import choose_mode, configure_logging
 
 log = logging.getLogger("perfscan")
 
@@ -154,12 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, _overrides(args))
         if args.command == "review":
-            from .reviewapp import serve
+            from .outputs.reviewapp import serve
 
             serve(args.out, cfg, port=args.port, reviewer=args.reviewer)
             return EXIT_OK
         if args.command == "rebuild":
-            from .batch import rebuild_folder
+            from .batch.run import rebuild_folder
 
             rebuild_folder(args.out, cfg, mode)
             return EXIT_OK

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 from .checks.assess import assess
 from .checks.verify import verify
 from .config import DEFAULT_CONFIG, Config
-from .export import page_image_name
 from .forms import FormRecords, build_form, split_forms
 from .forms.catalog import Catalogue, load_catalogue
 from .forms.tables import read_tables
 from .ingest.textinput import read_text_file, text_to_grids
+from .outputs.export import page_image_name
 from .records import UNKNOWN, Document, Table
 from .scan.spool import GridSpool
 from .types import Cell, TableGrid

@@ -22,13 +22,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.batch import Command, run_batch, text_import
+from pipeline.batch.executors import LocalExecutor
+from pipeline.batch.inputs import TEXT_EXTRACTIONS
+from pipeline.batch.run import Command, run_batch, text_import
+from pipeline.batch.workers import Limits, Task
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.executors import LocalExecutor
-from pipeline.inputs import TEXT_EXTRACTIONS
-from pipeline.outfolder import LOCK_FILE
-from pipeline.workers import Limits, Task
+from pipeline.outputs.folder import LOCK_FILE
 from tests.batchfiles import (
     INDICATORS_PER_FORM,
     REPO,
@@ -207,7 +207,7 @@ def _workers_left() -> list[psutil.Process]:
     """Worker processes (of this test process) still alive after a moment's grace."""
     deadline = time.monotonic() + 3
     while True:
-        left = [p for p in psutil.Process().children(recursive=True) if "pipeline.workers" in " ".join(_cmdline(p))]
+        left = [p for p in psutil.Process().children(recursive=True) if "pipeline.batch.workers" in " ".join(_cmdline(p))]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from pipeline.batch import Command, run_batch
+from pipeline.batch.inputs import TEXT_EXTRACTIONS
+from pipeline.batch.run import Command, run_batch
+from pipeline.batch.workers import close_local_pools
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.export import CSV_COLUMNS
-from pipeline.inputs import TEXT_EXTRACTIONS
-from pipeline.workers import close_local_pools
+from pipeline.outputs.export import CSV_COLUMNS
 from tests.batchfiles import BORN_DIGITAL, PAGES, fixture, output_files, read_csv, text_form, write_text_forms
 
 distributed = pytest.importorskip("distributed")

@@ -8,7 +8,7 @@ import os
 import stat
 from decimal import Decimal
 
-from pipeline.export import (
+from pipeline.outputs.export import (
     FILE_MODE,
     QUARANTINE,
     atomic_write,

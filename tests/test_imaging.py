@@ -16,10 +16,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from pipeline.batch.workers import _heap_trimmer
 from pipeline.config import ImagingConfig
 from pipeline.errors import InputTooLarge, UnreadableInput
 from pipeline.ingest.imaging import open_document
-from pipeline.workers import _heap_trimmer
 from tests.benchmark.corpus import manifest
 from tests.benchmark.longdoc import build_long_pdf
 

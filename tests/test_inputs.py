@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from pipeline.errors import UsageError
-from pipeline.inputs import (
+from pipeline.batch.inputs import (
     InputTooBig,
     InputUnreadable,
     check_layout,
@@ -18,6 +17,7 @@ from pipeline.inputs import (
     identify,
     path_key,
 )
+from pipeline.errors import UsageError
 
 PDF_AND_IMAGES = frozenset({".pdf", ".png"})
 

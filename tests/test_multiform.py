@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.export import write_records
+from pipeline.outputs.export import write_records
 from pipeline.records import Document
 from tests.batchfiles import read_csv
 from tests.benchmark.scoring import truth_documents

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from pipeline import __version__
 from pipeline.cli import main
-from pipeline.export import CSV_COLUMNS
+from pipeline.outputs.export import CSV_COLUMNS
 from tests.batchfiles import fixture, read_csv, write_text_forms
 
 

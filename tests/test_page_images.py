@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.batch import Command, digitize, run_batch, text_import
+from pipeline.batch.inputs import TEXT_EXTRACTIONS
+from pipeline.batch.run import Command, digitize, run_batch, text_import
 from pipeline.config import load_config
-from pipeline.inputs import TEXT_EXTRACTIONS
 from tests.batchfiles import PAGES, REPO, fixture, page_jpeg, read_csv, text_form, write_text_forms
 
 PAGED = Command("paged", "tests.batchfiles:paged", "text", TEXT_EXTRACTIONS)
@@ -90,8 +90,8 @@ def test_a_redone_document_keeps_only_the_pages_its_new_record_names(tmp_path):
 
 def _coordinator(inputs: Path, out: Path, force: bool = False) -> subprocess.Popen:
     """A batch with `paged` in its own process, so that it can be killed like a cron job."""
-    code = ("import sys; from pathlib import Path; from pipeline.batch import Command, run_batch; "
-            "from pipeline.config import load_config; from pipeline.inputs import TEXT_EXTRACTIONS; "
+    code = ("import sys; from pathlib import Path; from pipeline.batch.run import Command, run_batch; "
+            "from pipeline.config import load_config; from pipeline.batch.inputs import TEXT_EXTRACTIONS; "
             "run_batch([Path(sys.argv[1])], Path(sys.argv[2]), load_config(None, {}), "
             "Command('paged', 'tests.batchfiles:paged', 'text', TEXT_EXTRACTIONS), force=sys.argv[3] == '1')")
     return subprocess.Popen([sys.executable, "-c", code, str(inputs), str(out), "1" if force else "0"], cwd=REPO,

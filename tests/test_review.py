@@ -16,10 +16,10 @@ from PIL import Image, ImageDraw
 
 from pipeline.checks.assess import assess
 from pipeline.checks.cells import Ref
-from pipeline.flagged import collect
 from pipeline.forms.catalog import default_catalogue
+from pipeline.outputs.flagged import collect
+from pipeline.outputs.review import write_review
 from pipeline.records import Correction, Document, Provenance
-from pipeline.review import write_review
 from tests.test_rules import set_row, unit_doc
 
 D = Decimal

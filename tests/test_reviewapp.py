@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.reviewapp import serve
+from pipeline.outputs.reviewapp import serve
 from tests.batchfiles import read_csv, text_form
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

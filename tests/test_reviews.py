@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from pipeline.cli import main
-from pipeline.export import load_records
-from pipeline.reviews import BadDecision, read_decisions, record_decision
+from pipeline.outputs.export import load_records
+from pipeline.outputs.reviews import BadDecision, read_decisions, record_decision
 from tests.batchfiles import output_files, read_csv, text_form
 from tests.test_reviewapp import flagged_form
 

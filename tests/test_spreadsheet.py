@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.export import spreadsheet_safe
+from pipeline.outputs.export import spreadsheet_safe
 from tests.batchfiles import fixture, read_csv
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

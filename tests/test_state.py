@@ -7,9 +7,7 @@ import sqlite3
 
 import pytest
 
-from pipeline.config import Config
-from pipeline.errors import UsageError
-from pipeline.state import (
+from pipeline.batch.state import (
     FINAL_TIMEOUTS,
     DocumentRow,
     Signature,
@@ -18,6 +16,8 @@ from pipeline.state import (
     StateStore,
     config_hash,
 )
+from pipeline.config import Config
+from pipeline.errors import UsageError
 
 SIG = Signature(size=10, mtime_ns=1, ctime_ns=1, inode=1, device=1)
 

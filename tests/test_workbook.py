@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import load_workbook
 
-from pipeline.workbook import write_xlsx
+from pipeline.outputs.workbook import write_xlsx
 
 TABLES = ("documents", "funding", "indicators", "facts", "findings", "corrections")
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.inputs import display_path
+from pipeline.batch.inputs import display_path
 from tests.batchfiles import (
     BORN_DIGITAL,
     blank_scan_pdf,

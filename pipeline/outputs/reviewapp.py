@@ -34,14 +34,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from PIL import Image
 
-from .checks.assess import check
-from .config import Config
+from ..checks.assess import check
+from ..config import Config
+from ..forms.catalog import Catalogue as FormsConfig
+from ..forms.catalog import load_catalogue as load_forms_config
+from ..records import Document
 from .export import cell as csv_text
 from .export import load_records
 from .flagged import FlaggedCell, collect, crop_box
-from .forms.catalog import Catalogue as FormsConfig
-from .forms.catalog import load_catalogue as load_forms_config
-from .records import Document
 from .review import STYLE, row_context
 from .reviews import BadDecision, Decision, current_text, read_decisions, record_decision, take_back
 
@@ -101,11 +101,11 @@ def serve(out_dir: Path, cfg: Config, port: int = 8765, reviewer: str | None = N
           ready: Callable[[str, ThreadingHTTPServer], object] | None = None) -> None:
     """Serve the app on 127.0.0.1:`port` until interrupted. `ready`, if given, is called with the
     server's URL once it listens (tests pass a callback; the command line prints it)."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     if not (out_dir / "records").is_dir():
         raise UsageError(f"{out_dir} is not a perfscan output folder (it has no records/)")
-    from .batch import forms_path
+    from ..batch.run import forms_path
 
     folder = Folder(out_dir, cfg.read.review_confidence, load_forms_config(forms_path(cfg)))
     app = App(folder, reviewer or _login(), secrets.token_urlsafe(16))

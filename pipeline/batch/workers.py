@@ -1,6 +1,6 @@
 """Worker processes: one document at a time, each under a time limit and a memory ceiling.
 
-A worker is `python -m pipeline.workers`, started and supervised by `WorkerPool`. It reads tasks
+A worker is `python -m pipeline.batch.workers`, started and supervised by `WorkerPool`. It reads tasks
 (length-prefixed pickles) on stdin and writes replies on a private copy of its stdout; whatever a
 library prints goes to stderr, which the pool drains and keeps the tail of for failure messages.
 It never writes an output file: it returns the document and the coordinator commits it.
@@ -52,16 +52,16 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import psutil
 
-from .config import Config
-from .errors import DocumentError
+from ..config import Config
+from ..errors import DocumentError
 from .state import FailureKind
 
 if TYPE_CHECKING:
-    from .document import ProcessedDocument
+    from ..document import ProcessedDocument
 
 _HEADER = struct.Struct(">Q")
 _POLL = 0.1  # seconds between checks of a busy worker's clock and memory
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # Within a long document, freed heap is handed back every few pages too (see `_heap_trimmer`). One
 # 40-page scan, two OCR threads: the peak per page crept from 612 to 690–737 MB without; every 5
 # pages it stays at the first five pages' 648 MB (≈1% more CPU); every page would hold it near 560
@@ -185,7 +185,7 @@ class _Worker:
         env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH", "")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.workers"],
+            [sys.executable, "-m", "pipeline.batch.workers"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, bufsize=0, start_new_session=True,
         )
@@ -638,8 +638,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # Run as `pipeline.workers`, not `__main__`, so that the classes pickled both ways are the same
+    # Run as `pipeline.batch.workers`, not `__main__`, so that the classes pickled both ways are the same
     # classes on both sides of the pipe.
-    from pipeline.workers import main as worker_main
+    from pipeline.batch.workers import main as worker_main
 
     sys.exit(worker_main())

@@ -30,12 +30,12 @@ from urllib.parse import quote
 
 from PIL import Image
 
-from .checks.cells import Ref
-from .config import ReadConfig
+from ..checks.cells import Ref
+from ..config import ReadConfig
+from ..records import Correction, Document, Finding
 from .export import atomic_write
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
 from .flagged import FIELD_LABELS, FlaggedCell, Review, collect, crop_box
-from .records import Correction, Document, Finding
 
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
 CROP_MAX_WIDTH = 640

@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .config import DEFAULT_CONFIG, BatchConfig, Config
-from .errors import OutputFolderError, UsageError
-from .executors import DaskExecutor, Executor, LocalExecutor
-from .export import (
+from ..config import DEFAULT_CONFIG, BatchConfig, Config
+from ..errors import OutputFolderError, UsageError
+from ..outputs.export import (
     CSV_COLUMNS,
     WORKBOOK_NAME,
     atomic_write,
@@ -52,6 +51,10 @@ from .export import (
     write_record,
     write_records,
 )
+from ..outputs.folder import exclusive, open_state, output_fault, remove_leftovers
+from ..outputs.reviews import REVIEWS_FILE
+from ..records import Document
+from .executors import DaskExecutor, Executor, LocalExecutor
 from .inputs import (
     PDF_AND_IMAGES,
     TEXT_EXTRACTIONS,
@@ -65,10 +68,7 @@ from .inputs import (
     identify,
     path_key,
 )
-from .outfolder import exclusive, open_state, output_fault, remove_leftovers
 from .progress import Mode, Progress
-from .records import Document
-from .reviews import REVIEWS_FILE
 from .state import (
     FINAL_TIMEOUTS,
     DocumentRow,
@@ -81,7 +81,7 @@ from .summary import BatchSummary, report_rebuild, report_run
 from .workers import Limits, Outcome, Task
 
 if TYPE_CHECKING:
-    from .rebuild import Rebuilt
+    from ..outputs.rebuild import Rebuilt
 
 log = logging.getLogger("perfscan")
 
@@ -643,8 +643,8 @@ class _Batch:
         return [record.stem for record in done.damaged]
 
     def _settle_folder(self) -> Rebuilt:
-        from .forms.catalog import load_catalogue as load_forms_config
-        from .rebuild import rebuild
+        from ..forms.catalog import load_catalogue as load_forms_config
+        from ..outputs.rebuild import rebuild
 
         built_with = self._built_with()
         done = rebuild(self.out_dir, load_forms_config(forms_path(self.cfg)), self.cfg.read.review_confidence)
@@ -655,7 +655,7 @@ class _Batch:
         return done
 
     def _settled(self, done: Rebuilt) -> None:
-        from .rebuild import describe
+        from ..outputs.rebuild import describe
 
         settled = {doc.doc_id: doc for doc in done.docs}
         statuses: Counter[str] = Counter()
@@ -703,7 +703,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def _failed(path: Path, reason: str, sha: str) -> Document:
     """The `failed` record of an input, its message naming the file."""
-    from .document import failed_document
+    from ..document import failed_document
 
     doc = failed_document(path, _naming(path, reason), sha)
     return doc.model_copy(update={"source_path": display_path(path)})

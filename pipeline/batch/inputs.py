@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 from .state import Signature, SourceRow
 
 PDF_AND_IMAGES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})

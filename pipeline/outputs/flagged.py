@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checks.cells import Ref, provenance_of, value_of
+from ..checks.cells import Ref, provenance_of, value_of
+from ..records import AppliedReview, Correction, Document, Finding, Indicator, Provenance
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
-from .records import AppliedReview, Correction, Document, Finding, Indicator, Provenance
 
 CROP_PAD = 6
 FIELD_LABELS = {

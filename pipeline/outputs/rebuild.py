@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks.assess import check, with_status
-from .checks.cross import cross_check
+from ..checks.assess import check, with_status
+from ..checks.cross import cross_check
+from ..forms.catalog import Catalogue as FormsConfig
+from ..records import Document
 from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
 from .flagged import collect
-from .forms.catalog import Catalogue as FormsConfig
-from .records import Document
 from .review import write_review
 from .reviews import Decision, apply_decisions, read_decisions, stale, take_back
 from .workbook import write_xlsx

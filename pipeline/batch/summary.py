@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
+from .. import __version__
 from .inputs import display_path
 
 if TYPE_CHECKING:
-    from .rebuild import Rebuilt
+    from ..outputs.rebuild import Rebuilt
 
 log = logging.getLogger("perfscan")
 

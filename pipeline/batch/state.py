@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from . import __version__
-from .config import Config
-from .errors import UsageError
+from .. import __version__
+from ..config import Config
+from ..errors import UsageError
 
 STATE_FILE = "state.sqlite"
 SCHEMA_VERSION = "2"  # 2: documents.timeouts

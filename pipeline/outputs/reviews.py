@@ -25,10 +25,10 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from .checks.cells import Ref, value_of
-from .correct import parse_decimal, parse_measure
+from ..checks.cells import Ref, value_of
+from ..correct import parse_decimal, parse_measure
+from ..records import AppliedReview, Document, Provenance
 from .export import atomic_write, cell
-from .records import AppliedReview, Document, Provenance
 
 REVIEWS_FILE = "reviews.csv"
 COLUMNS = ["doc_id", "seq", "field", "value", "decision", "reviewer", "time", "sha256"]

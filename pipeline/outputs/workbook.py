@@ -24,8 +24,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from ..records import Table
 from .export import WORKBOOK_NAME, atomic_write
-from .records import Table
 
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell
 MAX_COLUMN_WIDTH = 60

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import UsageError
+from ..batch.inputs import display_path
+from ..batch.state import STATE_FILE, StateDamaged, StateStore
+from ..errors import UsageError
 from .export import quarantine
-from .inputs import display_path
-from .state import STATE_FILE, StateDamaged, StateStore
 
 log = logging.getLogger("perfscan")
 

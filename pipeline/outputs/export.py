@@ -17,7 +17,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from .records import Document
+from ..records import Document
 
 WORKBOOK_NAME = "perfscan.xlsx"  # the CSV tables as one workbook (workbook.py), written beside them
 QUARANTINE = "quarantine"  # damaged files of the output folder, moved aside (see `quarantine`)

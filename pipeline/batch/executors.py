@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from .errors import UsageError
+from ..errors import UsageError
 from .workers import Limits, Outcome, PageSink, Task, WorkerPool, run_in_local_pool
 
 
