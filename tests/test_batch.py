@@ -24,8 +24,9 @@ import pytest
 
 from pipeline.batch.executors import LocalExecutor
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
+from pipeline.batch.pool import Limits
 from pipeline.batch.run import Command, run_batch, text_import
-from pipeline.batch.workers import Limits, Task
+from pipeline.batch.tasks import Task
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.outputs.folder import LOCK_FILE
@@ -207,7 +208,7 @@ def _workers_left() -> list[psutil.Process]:
     """Worker processes (of this test process) still alive after a moment's grace."""
     deadline = time.monotonic() + 3
     while True:
-        left = [p for p in psutil.Process().children(recursive=True) if "pipeline.batch.workers" in " ".join(_cmdline(p))]
+        left = [p for p in psutil.Process().children(recursive=True) if "pipeline.batch.worker" in " ".join(_cmdline(p))]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
+from pipeline.batch.pool import close_local_pools
 from pipeline.batch.run import Command, run_batch
-from pipeline.batch.workers import close_local_pools
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.outputs.export import CSV_COLUMNS

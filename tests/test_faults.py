@@ -24,8 +24,9 @@ import pytest
 import pipeline.batch.run
 from pipeline.batch.executors import LocalExecutor
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
+from pipeline.batch.pool import Limits
 from pipeline.batch.run import Command, run_batch
-from pipeline.batch.workers import Limits, Task
+from pipeline.batch.tasks import Task
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.errors import OutputFolderError

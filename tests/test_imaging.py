@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from pipeline.batch.workers import _heap_trimmer
+from pipeline.batch.worker import _heap_trimmer
 from pipeline.config import ImagingConfig
 from pipeline.errors import InputTooLarge, UnreadableInput
 from pipeline.ingest.imaging import open_document

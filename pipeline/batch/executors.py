@@ -3,7 +3,7 @@
 Both hand back `Outcome`s in completion order and never write anything: the coordinator commits
 each outcome itself, so the state and output guarantees are the same whichever executor ran it.
 On a Dask worker the document still runs in a supervised worker process of that machine
-(`workers.run_in_local_pool`), with the same time limit, memory ceiling and crash isolation.
+(`pool.run_in_local_pool`), with the same time limit, memory ceiling and crash isolation.
 
 Neither keeps an outcome once it is handed back: over a night of thousands of documents the
 coordinator holds the documents in flight, not every document done so far.
@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from ..errors import UsageError
-from .workers import Limits, Outcome, PageSink, Task, WorkerPool, run_in_local_pool
+from .pool import Limits, WorkerPool, run_in_local_pool
+from .tasks import Outcome, PageSink, Task
 
 
 class Executor(Protocol):

@@ -68,6 +68,7 @@ from .inputs import (
     identify,
     path_key,
 )
+from .pool import Limits
 from .progress import Mode, Progress
 from .state import (
     FINAL_TIMEOUTS,
@@ -78,7 +79,7 @@ from .state import (
     config_hash,
 )
 from .summary import BatchSummary, report_rebuild, report_run
-from .workers import Limits, Outcome, Task
+from .tasks import Outcome, Task
 
 if TYPE_CHECKING:
     from ..outputs.rebuild import Rebuilt

@@ -1,9 +1,10 @@
-"""Worker processes: one document at a time, each under a time limit and a memory ceiling.
+"""Tasks ─► worker processes, seen from the coordinator: one document at a time each, under a time
+limit and a memory ceiling ─► `Outcome`s.
 
-A worker is `python -m pipeline.batch.workers`, started and supervised by `WorkerPool`. It reads tasks
-(length-prefixed pickles) on stdin and writes replies on a private copy of its stdout; whatever a
-library prints goes to stderr, which the pool drains and keeps the tail of for failure messages.
-It never writes an output file: it returns the document and the coordinator commits it.
+A worker is `python -m pipeline.batch.worker` (`worker.py`), started and supervised by `WorkerPool`.
+The pool sends it tasks (length-prefixed pickles, `tasks.py`) on stdin and reads its replies;
+whatever a library prints goes to its stderr, which the pool drains and keeps the tail of for
+failure messages.
 
 Why not `concurrent.futures.ProcessPoolExecutor`: it cannot stop the one worker whose document
 hangs (a timed-out future keeps running), and one worker that dies breaks the whole pool and fails
@@ -30,63 +31,27 @@ reply; the coordinator hands each to the `PageSink` it was given.
 from __future__ import annotations
 
 import atexit
-import ctypes
-import importlib
-import inspect
+import logging
 import os
 import pickle
-import resource
 import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
 
 import psutil
 
-from ..config import Config
-from ..errors import DocumentError
 from .state import FailureKind
+from .tasks import HEADER, Begun, Outcome, PageCount, PageImage, PageSink, Reply, Setup, Task
 
-if TYPE_CHECKING:
-    from ..document import ProcessedDocument
-
-_HEADER = struct.Struct(">Q")
 _POLL = 0.1  # seconds between checks of a busy worker's clock and memory
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-# Within a long document, freed heap is handed back every few pages too (see `_heap_trimmer`). One
-# 40-page scan, two OCR threads: the peak per page crept from 612 to 690–737 MB without; every 5
-# pages it stays at the first five pages' 648 MB (≈1% more CPU); every page would hold it near 560
-# MB but cost 5–10% CPU in page faults as the freed memory is taken again.
-_TRIM_EVERY_PAGES = 5
-
-
-@dataclass(frozen=True)
-class Task:
-    """One document to process.
-
-    `process` names the function (`module:function`, taking a path and the config, returning a
-    `ProcessedDocument`) that the worker imports and calls; the coordinator never imports the
-    stages, so a run with nothing to do starts fast. A function that makes page images takes them
-    out through a `page_images` keyword (a `(page, jpeg)` callable); the worker passes one only to
-    a function whose signature has it.
-    """
-
-    path: Path  # absolute: a Dask worker elsewhere reads it from the same shared folder
-    sha256: str
-    size: int
-    mtime_ns: int
-    cfg: Config
-    process: str
-    warm_up: str = ""  # `module:function(cfg)` run once per worker and config before its first document
 
 
 @dataclass(frozen=True)
@@ -107,62 +72,6 @@ class Limits:
             return scaled, f"{scaled:g} s ({pages} pages × {self.page_timeout:g} s, --page-timeout)"
         return self.timeout, f"{self.timeout:g} s (--doc-timeout)"
 
-
-# Coordinator side: (task, 1-based page, JPEG bytes) of a page image that arrived from a worker.
-PageSink = Callable[[Task, int, bytes], None]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of a task: a processed document, or a failure kind and its reason in words."""
-
-    task: Task
-    result: ProcessedDocument | None
-    failure: FailureKind | None = None
-    reason: str = ""
-    started_at: float = 0.0
-    seconds: float = 0.0
-    peak_rss: int = 0
-
-
-@dataclass(frozen=True)
-class _Setup:
-    sys_path: list[str]
-    threads: int
-
-
-@dataclass(frozen=True)
-class _Begun:
-    """The worker has warmed up and starts the document: its time limit runs from here."""
-
-
-@dataclass(frozen=True)
-class _PageCount:
-    """The document has this many pages: its time limit may grow (see `Limits.time_for`)."""
-
-    pages: int
-
-
-@dataclass(frozen=True)
-class _Ready:
-    """The worker has imported what it needs and waits for tasks."""
-
-
-@dataclass(frozen=True)
-class _PageImage:
-    """One page's review image, sent while the document is still being processed."""
-
-    page: int
-    jpeg: bytes
-
-
-@dataclass(frozen=True)
-class _Reply:
-    result: ProcessedDocument | None
-    failure: FailureKind | None
-    reason: str
-    seconds: float
-    peak_rss: int
 
 
 class _Stopped(Exception):
@@ -185,7 +94,7 @@ class _Worker:
         env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH", "")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.batch.workers"],
+            [sys.executable, "-m", "pipeline.batch.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, bufsize=0, start_new_session=True,
         )
@@ -196,7 +105,7 @@ class _Worker:
         self._ps = psutil.Process(self.proc.pid)
         self._stderr = threading.Thread(target=self._drain_stderr, name=f"perfscan-stderr-{self.pid}", daemon=True)
         self._stderr.start()
-        self.send(_Setup(sys_path=list(sys.path), threads=limits.threads))
+        self.send(Setup(sys_path=list(sys.path), threads=limits.threads))
         self.receive(time.monotonic() + limits.start_timeout, cancelled, what="start")
 
     @property
@@ -204,8 +113,6 @@ class _Worker:
         return self.proc.pid
 
     def _drain_stderr(self) -> None:
-        import logging
-
         log = logging.getLogger("perfscan.worker")
         assert self.proc.stderr is not None
         for raw in iter(self.proc.stderr.readline, b""):
@@ -218,7 +125,7 @@ class _Worker:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(_HEADER.pack(len(data)) + data)
+            self.proc.stdin.write(HEADER.pack(len(data)) + data)
         except (BrokenPipeError, ValueError) as exc:
             raise self._died() from exc
 
@@ -250,7 +157,7 @@ class _Worker:
         fd = self.proc.stdout.fileno()
         while True:
             message = self._take_message()
-            if message is not None and not isinstance(message, _PageImage):
+            if message is not None and not isinstance(message, PageImage):
                 return message
             self._enforce(deadline, cancelled, what, limit)
             if message is not None:
@@ -286,13 +193,13 @@ class _Worker:
                                          f"{ceiling / 2**20:.0f} MB (--memory-limit); its worker was stopped")
 
     def _take_message(self) -> object | None:
-        if len(self._buffer) < _HEADER.size:
+        if len(self._buffer) < HEADER.size:
             return None
-        (size,) = _HEADER.unpack_from(self._buffer)
-        if len(self._buffer) < _HEADER.size + size:
+        (size,) = HEADER.unpack_from(self._buffer)
+        if len(self._buffer) < HEADER.size + size:
             return None
-        data = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
-        del self._buffer[: _HEADER.size + size]
+        data = bytes(self._buffer[HEADER.size : HEADER.size + size])
+        del self._buffer[: HEADER.size + size]
         return pickle.loads(data)
 
     def _died(self) -> _Stopped:
@@ -379,18 +286,18 @@ class WorkerPool:
             worker = self._checkout()
             worker.send(task)
             # A worker may first warm up (load models) under the start-up limit; the document's own
-            # clock starts when it says `_Begun`.
+            # clock starts when it says `Begun`.
             deadline, what, limit = time.monotonic() + self.limits.start_timeout, "warm-up", ""
             begun = 0.0
-            while not isinstance(reply := worker.receive(deadline, self._closing.is_set, what, limit), _Reply):
-                if isinstance(reply, _Begun):
+            while not isinstance(reply := worker.receive(deadline, self._closing.is_set, what, limit), Reply):
+                if isinstance(reply, Begun):
                     begun, what = time.monotonic(), "document"
                     seconds, limit = self.limits.time_for(0)
                     deadline = begun + seconds
-                elif isinstance(reply, _PageCount):
+                elif isinstance(reply, PageCount):
                     seconds, limit = self.limits.time_for(reply.pages)
                     deadline = begun + seconds
-                elif isinstance(reply, _PageImage):
+                elif isinstance(reply, PageImage):
                     pages(task, reply.page, reply.jpeg)
                 else:
                     raise TypeError(f"unexpected message from the worker: {type(reply).__name__}")
@@ -469,177 +376,3 @@ def close_local_pools() -> None:
     for pool in pools:
         pool.close()
 
-
-# --- worker side ---------------------------------------------------------------------------------
-
-
-def _read(stream: BinaryIO) -> object | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        return None
-    return pickle.loads(data)
-
-
-def _write(stream: BinaryIO, message: object) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
-    stream.write(data)  # not header + data: that would copy a large reply once more
-    stream.flush()
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """A worker whose coordinator was killed (kill -9) must not run on: it checks once a second."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(3)
-
-    threading.Thread(target=watch, name="perfscan-orphan-watch", daemon=True).start()
-
-
-def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-
-
-def resolve(reference: str) -> Callable[..., ProcessedDocument]:
-    """`module:function` → the function (imported once per worker)."""
-    module, _, name = reference.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def _takes(function: Callable[..., object], keyword: str) -> bool:
-    """Does the process function take `keyword` (`page_images`, `page_count`, `sha256`)?"""
-    try:
-        return keyword in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _warm_up(task: Task, warmed: set[tuple[str, str]]) -> None:
-    """The task's `warm_up`, once per worker and config, before its document's clock starts:
-    loading models and first calls (~1–2 s) are the worker's start-up, not the document's time.
-    A failure here is left for the document itself to meet and report."""
-    key = (task.warm_up, task.cfg.model_dump_json())
-    if not task.warm_up or key in warmed:
-        return
-    warmed.add(key)
-    try:
-        resolve(task.warm_up)(task.cfg)
-    except Exception:  # noqa: BLE001 — see the docstring
-        traceback.print_exc()
-
-
-def _execute(task: Task, channel: BinaryIO, release_free_memory: Callable[[], None]) -> _Reply:
-    start = time.monotonic()
-    result: ProcessedDocument | None = None
-    failure: FailureKind | None = None
-    reason = ""
-    try:
-        function = resolve(task.process)
-        keywords: dict[str, object] = {}
-        if _takes(function, "page_images"):
-            sent = 0
-
-            def send_page(page: int, jpeg: bytes) -> None:
-                nonlocal sent
-                _write(channel, _PageImage(page, jpeg))
-                sent += 1
-                if sent % _TRIM_EVERY_PAGES == 0:
-                    release_free_memory()
-
-            keywords["page_images"] = send_page
-        if _takes(function, "page_count"):
-            keywords["page_count"] = lambda pages: _write(channel, _PageCount(pages))
-        if _takes(function, "sha256"):
-            keywords["sha256"] = task.sha256  # hashed by the coordinator; size and mtime are checked below
-        result = function(task.path, task.cfg, **keywords)
-        if result.document.status == "failed":
-            failure, reason = "input", result.document.message
-    except DocumentError as exc:
-        failure, reason = "input", str(exc)
-    except MemoryError:
-        failure, reason = "memory", "ran out of memory (MemoryError)"
-    except Exception as exc:  # noqa: BLE001 — the worker reports every failure of its document
-        traceback.print_exc()
-        failure, reason = "internal", f"internal error: {exc!r}"
-    changed = _changed_since_hashed(task, result)
-    if changed:
-        result, failure, reason = None, "changed", changed
-    return _Reply(result, failure, reason, time.monotonic() - start, _peak_rss())
-
-
-def _changed_since_hashed(task: Task, result: ProcessedDocument | None) -> str:
-    """The coordinator hashed one version of the file; say so if the worker may have read another
-    (by size and mtime: the worker does not hash the file again)."""
-    try:
-        st = os.stat(task.path)
-    except OSError as exc:
-        return f"the file disappeared while it was being read ({exc.strerror or exc})"
-    if (st.st_size, st.st_mtime_ns) != (task.size, task.mtime_ns) or (
-        result is not None and result.document.sha256 != task.sha256
-    ):
-        return ("the file changed while it was being read (it is probably still being written); "
-                "it will be tried again on the next run")
-    return ""
-
-
-def _heap_trimmer() -> Callable[[], None]:
-    """A call that hands the heap memory the last document freed back to the system.
-
-    A page image is tens of MB. Once glibc's mmap threshold has grown past that size it serves
-    them from its heaps and keeps what they free, so a worker's memory at rest climbs document
-    after document (one worker, 12 scanned documents in a row: 437 → 471 MB at rest, peak 611 →
-    683 MB) and the at-rest check of `WorkerPool` retires it early. `malloc_trim(0)` after each
-    document: 147 MB at rest throughout, peak 574 → 618 MB, no measurable time. Without glibc,
-    nothing is done.
-    """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    trim.argtypes = [ctypes.c_size_t]
-    return lambda: trim(0)
-
-
-def main() -> int:
-    """Worker entry point: setup, ready, then one reply per task until stdin closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the coordinator decides when a worker stops
-    channel = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything printed by a library goes to stderr, never into the reply channel
-    tasks = os.fdopen(0, "rb")
-    setup = _read(tasks)
-    if not isinstance(setup, _Setup):
-        return 1
-    sys.path[:] = setup.sys_path
-    _exit_when_orphaned(os.getppid())
-    import cv2
-
-    cv2.setNumThreads(setup.threads)
-    release_free_memory = _heap_trimmer()
-    _write(channel, _Ready())
-    warmed: set[tuple[str, str]] = set()
-    while (task := _read(tasks)) is not None:
-        assert isinstance(task, Task)
-        _warm_up(task, warmed)
-        _write(channel, _Begun())
-        reply = _execute(task, channel, release_free_memory)
-        release_free_memory()  # before the reply: the pool's at-rest check follows it
-        try:
-            _write(channel, reply)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            _write(channel, _Reply(None, "internal", f"internal error: the result cannot be sent ({exc!r})",
-                                   reply.seconds, reply.peak_rss))
-    return 0
-
-
-if __name__ == "__main__":
-    # Run as `pipeline.batch.workers`, not `__main__`, so that the classes pickled both ways are the same
-    # classes on both sides of the pipe.
-    from pipeline.batch.workers import main as worker_main
-
-    sys.exit(worker_main())
