@@ -30,10 +30,9 @@ from .tasks import HEADER, Begun, PageCount, PageImage, Ready, Reply, Setup, Tas
 if TYPE_CHECKING:
     from ..document import ProcessedDocument
 
-# Within a long document, freed heap is handed back every few pages too (see `_heap_trimmer`). One
-# 40-page scan, two OCR threads: the peak per page crept from 612 to 690–737 MB without; every 5
-# pages it stays at the first five pages' 648 MB (≈1% more CPU); every page would hold it near 560
-# MB but cost 5–10% CPU in page faults as the freed memory is taken again.
+# Within a long document, freed heap is handed back every few pages too (see `_heap_trimmer`): often
+# enough that a page's peak does not creep, seldom enough that the freed memory is not paid for again
+# in page faults (BENCHMARK.md, design).
 _TRIM_EVERY_PAGES = 5
 
 
@@ -157,9 +156,8 @@ def _heap_trimmer() -> Callable[[], None]:
 
     A page image is tens of MB. Once glibc's mmap threshold has grown past that size it serves
     them from its heaps and keeps what they free, so a worker's memory at rest climbs document
-    after document (one worker, 12 scanned documents in a row: 437 → 471 MB at rest, peak 611 →
-    683 MB) and the at-rest check of `WorkerPool` retires it early. `malloc_trim(0)` after each
-    document: 147 MB at rest throughout, peak 574 → 618 MB, no measurable time. Without glibc,
+    after document and the at-rest check of `WorkerPool` retires it early; `malloc_trim(0)` after
+    each document keeps it flat at no measurable cost (BENCHMARK.md, design). Without glibc,
     nothing is done.
     """
     try:
