@@ -10,14 +10,13 @@ import pytest
 
 from pipeline.batch.inputs import (
     InputTooBig,
-    InputUnreadable,
     check_layout,
     discover,
     display_path,
     identify,
     path_key,
 )
-from pipeline.errors import UsageError
+from pipeline.errors import UnreadableInput, UsageError
 
 PDF_AND_IMAGES = frozenset({".pdf", ".png"})
 
@@ -73,12 +72,12 @@ def test_identity_is_the_content_hash_reused_only_while_the_file_is_unchanged(tm
 
 
 def test_unreadable_and_too_big_inputs_say_why(tmp_path):
-    with pytest.raises(InputUnreadable, match="cannot open|No such"):
+    with pytest.raises(UnreadableInput, match="cannot open|No such"):
         identify(tmp_path / "missing.pdf", None)
     os.symlink(tmp_path / "nowhere.pdf", tmp_path / "broken.pdf")
-    with pytest.raises(InputUnreadable, match="broken symbolic link"):
+    with pytest.raises(UnreadableInput, match="broken symbolic link"):
         identify(tmp_path / "broken.pdf", None)
-    with pytest.raises(InputUnreadable, match="not a regular file"):
+    with pytest.raises(UnreadableInput, match="not a regular file"):
         identify(tmp_path, None)
     big = tmp_path / "big.pdf"
     big.write_bytes(b"x" * 2048)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UnreadableInput, UsageError
 from .state import Signature, SourceRow
 
 PDF_AND_IMAGES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
@@ -172,10 +172,6 @@ class Identity:
         return SourceRow(path_key(path), self.sha256, self.signature, self.hashed_at_ns)
 
 
-class InputUnreadable(Exception):
-    """The coordinator cannot read the file: the reason, in words, is the message."""
-
-
 class InputChanged(Exception):
     """The file changed while it was being hashed (being copied or written right now)."""
 
@@ -190,15 +186,16 @@ def signature_of(st: os.stat_result) -> Signature:
 
 def identify(path: Path, cached: SourceRow | None, force: bool = False, max_size: int = 0) -> Identity:
     """Content hash of `path`, reusing `cached` when the file provably has not changed since.
-    A file over `max_size` bytes (0: no limit) raises `InputTooBig` without being read."""
+    A file over `max_size` bytes (0: no limit) raises `InputTooBig` without being read; one that cannot be
+    read raises `UnreadableInput`."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise InputUnreadable(_open_error(path, exc)) from exc
+        raise UnreadableInput(_open_error(path, exc)) from exc
     try:
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
-            raise InputUnreadable(f"not a regular file ({_kind(before.st_mode)})")
+            raise UnreadableInput(f"not a regular file ({_kind(before.st_mode)})")
         if max_size and before.st_size > max_size:
             raise InputTooBig(f"the file is {_size(before.st_size)}, over the size limit of {_size(max_size)} "
                               "(--max-file-size); it was not read")
@@ -215,7 +212,7 @@ def identify(path: Path, cached: SourceRow | None, force: bool = False, max_size
             while block := os.read(fd, _BLOCK):
                 digest.update(block)
         except OSError as exc:
-            raise InputUnreadable(f"read error ({exc.strerror or exc})") from exc
+            raise UnreadableInput(f"read error ({exc.strerror or exc})") from exc
         after = os.fstat(fd)
         if signature_of(after) != sig:
             raise InputChanged(

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..config import DEFAULT_CONFIG, BatchConfig, Config
-from ..errors import OutputFolderError, UsageError
+from ..errors import OutputFolderError, UnreadableInput, UsageError
 from ..outputs.export import (
     CSV_COLUMNS,
     WORKBOOK_NAME,
@@ -61,7 +61,6 @@ from .inputs import (
     Discovery,
     InputChanged,
     InputTooBig,
-    InputUnreadable,
     check_layout,
     discover,
     display_path,
@@ -311,9 +310,9 @@ class _Batch:
             try:
                 ident = identify(path, self.state.source(path_key(path)), force=self.force,
                                  max_size=self.cfg.batch.max_file_size_mb * 2**20)
-            except (InputUnreadable, InputChanged, InputTooBig) as exc:
+            except (UnreadableInput, InputChanged, InputTooBig) as exc:
                 kind: FailureKind = (
-                    "unreadable" if isinstance(exc, InputUnreadable) else
+                    "unreadable" if isinstance(exc, UnreadableInput) else
                     "changed" if isinstance(exc, InputChanged) else "too_large"
                 )
                 plan.unreadable.append((path, kind, str(exc)))
