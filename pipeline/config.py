@@ -230,6 +230,11 @@ class RulesConfig(Section):
 
     forms_file: str = Field(description="the form catalogue: a file in configs/, or a path of your own")
 
+    @property
+    def forms_path(self) -> Path:
+        """`forms_file` as a path: a name in configs/, or a path of the user's own (kept as it is)."""
+        return DEFAULT_CONFIG.parent / self.forms_file
+
 
 class BatchConfig(Section):
     """How a batch runs. None of it changes what a document yields, so none of it is in the config hash."""

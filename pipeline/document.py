@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .checks.assess import assess
 from .checks.verify import verify
-from .config import DEFAULT_CONFIG, Config
+from .config import Config
 from .forms import FormRecords, build_form, split_forms
 from .forms.catalog import Catalogue, load_catalogue
 from .forms.tables import read_tables
@@ -121,11 +121,6 @@ def flag_low_confidence(doc: Document, threshold: float) -> Document:
     return doc.model_copy(update={"indicators": indicators, "funding": funding})
 
 
-def catalogue_of(cfg: Config) -> Catalogue:
-    """The form catalogue `rules.forms_file` names: a file in configs/, or a path of the user's own."""
-    return load_catalogue(DEFAULT_CONFIG.parent / cfg.rules.forms_file)
-
-
 def finish(doc: Document, cfg: Config, catalogue: Catalogue, seen: str = "") -> Document:
     """Checks and status: every document, whatever its route, leaves through here. A document that
     is not a form is `skipped`, its message saying what its pages held (`seen`)."""
@@ -139,7 +134,7 @@ def _documents(path: Path, sha: str, grids: list[TableGrid], ruled: list[TableGr
                engines: dict[int, str], cfg: Config) -> list[Document]:
     """The file's forms, each built from its own pages' grids and checked on its own. A form runs
     from the page its title or header block is on to the page before the next form's."""
-    catalogue = catalogue_of(cfg)
+    catalogue = load_catalogue(cfg.rules.forms_path)
     groups = split_forms(grids, catalogue) or [[]]
     firsts = [1] + [group[0].page for group in groups[1:]]
     lasts = [first - 1 for first in firsts[1:]] + [max(n_pages, firsts[-1])]

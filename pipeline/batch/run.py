@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..config import DEFAULT_CONFIG, BatchConfig, Config
+from ..config import BatchConfig, Config
 from ..errors import OutputFolderError, UnreadableInput, UsageError
 from ..outputs.export import (
     CSV_COLUMNS,
@@ -198,7 +198,7 @@ class _Batch:
         # doc_id → status logged for a file skipped as done (its state row's): logged again if the
         # folder's settling gives its first form another (a report beside it changed).
         self._skipped: dict[str, str] = {}
-        self.settings = config_hash(cfg, _read_bytes(forms_path(cfg)))
+        self.settings = config_hash(cfg, _read_bytes(cfg.rules.forms_path))
         self.summary = BatchSummary(review_page=display_path(out_dir / "review" / "index.html"))
         self.progress = Progress(mode, cfg.batch.progress_every)
         self._notes: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
@@ -643,11 +643,11 @@ class _Batch:
         return [record.stem for record in done.damaged]
 
     def _settle_folder(self) -> Rebuilt:
-        from ..forms.catalog import load_catalogue as load_forms_config
+        from ..forms.catalog import load_catalogue
         from ..outputs.rebuild import rebuild
 
         built_with = self._built_with()
-        done = rebuild(self.out_dir, load_forms_config(forms_path(self.cfg)), self.cfg.read.review_confidence)
+        done = rebuild(self.out_dir, load_catalogue(self.cfg.rules.forms_path), self.cfg.read.review_confidence)
         for record in done.damaged:
             self._set_aside(record)
         self._settled(done)
@@ -686,12 +686,6 @@ def _executor(batch: BatchConfig) -> Executor:
     if batch.executor == "dask":
         return DaskExecutor(limits, batch.scheduler)
     return LocalExecutor(limits, batch.workers)
-
-
-def forms_path(cfg: Config) -> Path:
-    """`rules.forms_file`: a name in configs/, or a path of the user's own."""
-    path = Path(cfg.rules.forms_file)
-    return path if path.is_absolute() else DEFAULT_CONFIG.parent / path
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..checks.assess import check, with_status
 from ..checks.cross import cross_check
-from ..forms.catalog import Catalogue as FormsConfig
+from ..forms.catalog import Catalogue
 from ..records import Document
 from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
 from .flagged import collect
@@ -40,7 +40,7 @@ class Rebuilt:
     applied: int = 0  # decisions applied
 
 
-def settle(docs: list[Document], decisions: list[Decision], forms: FormsConfig,
+def settle(docs: list[Document], decisions: list[Decision], forms: Catalogue,
            review_confidence: float) -> list[Document]:
     """Each document with the decisions made on it, the findings against the other documents, and
     its status: the same records give the same result however often they are settled."""
@@ -55,7 +55,7 @@ def settle(docs: list[Document], decisions: list[Decision], forms: FormsConfig,
     return out
 
 
-def _reviewed(doc: Document, decisions: list[Decision], forms: FormsConfig, review_confidence: float) -> Document:
+def _reviewed(doc: Document, decisions: list[Decision], forms: Catalogue, review_confidence: float) -> Document:
     """The document as read (last settlement's reviews and cross findings taken back), with the
     decisions made on it applied and its own rules run again on them."""
     had_reviews = bool(doc.reviews)
@@ -73,7 +73,7 @@ def _reviewed(doc: Document, decisions: list[Decision], forms: FormsConfig, revi
     return with_status(doc, review_confidence) if had_cross else doc
 
 
-def rebuild(out_dir: Path, forms: FormsConfig, review_confidence: float) -> Rebuilt:
+def rebuild(out_dir: Path, forms: Catalogue, review_confidence: float) -> Rebuilt:
     """Settle every record of `out_dir` with its reviews.csv and write what spans documents. The
     caller holds the folder (one run at a time) and sets aside `damaged` records."""
     import pandas as pd

@@ -36,8 +36,7 @@ from PIL import Image
 
 from ..checks.assess import check
 from ..config import Config
-from ..forms.catalog import Catalogue as FormsConfig
-from ..forms.catalog import load_catalogue as load_forms_config
+from ..forms.catalog import Catalogue, load_catalogue
 from ..records import Document
 from .export import cell as csv_text
 from .export import load_records
@@ -57,7 +56,7 @@ class Folder:
 
     out_dir: Path
     review_confidence: float
-    forms: FormsConfig
+    forms: Catalogue
 
     def documents(self) -> list[Document]:
         docs, _ = load_records(self.out_dir)
@@ -105,9 +104,7 @@ def serve(out_dir: Path, cfg: Config, port: int = 8765, reviewer: str | None = N
 
     if not (out_dir / "records").is_dir():
         raise UsageError(f"{out_dir} is not a perfscan output folder (it has no records/)")
-    from ..batch.run import forms_path
-
-    folder = Folder(out_dir, cfg.read.review_confidence, load_forms_config(forms_path(cfg)))
+    folder = Folder(out_dir, cfg.read.review_confidence, load_catalogue(cfg.rules.forms_path))
     app = App(folder, reviewer or _login(), secrets.token_urlsafe(16))
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), app.handler())
