@@ -221,14 +221,6 @@ class Document(Record):
         return data
 
     @property
-    def grade(self) -> str:
-        """The grade of the 总分 row, by the catalogue's bands (the ones rule G1 checks)."""
-        from .forms.catalog import default_catalogue  # the catalogue's schema imports these records
-
-        total = self.totals.score
-        return "" if total is None else default_catalogue().grade(total)
-
-    @property
     def n_errors(self) -> int:
         return sum(f.severity == "error" for f in self.findings)
 

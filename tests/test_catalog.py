@@ -13,11 +13,14 @@ import pytest
 import yaml
 
 from pipeline.checks.registry import REGISTRY, check
+from pipeline.cli import main
 from pipeline.errors import UsageError
 from pipeline.forms import build_form, split_forms
 from pipeline.forms.catalog import DEFAULT_CATALOGUE, default_catalogue, load_catalogue
 from pipeline.ingest.textinput import text_to_grids
+from pipeline.outputs.export import table_rows
 from pipeline.records import Document
+from tests.batchfiles import fixture, read_csv
 from tests.conftest import REPO
 
 # A district's project form whose 三级 column is headed 指标名称, under a title of its own wording.
@@ -82,8 +85,27 @@ def test_grade_bands_are_the_catalogues_for_documents_and_rules():
     for band in bands:
         doc = Document(doc_id="x", source_path="x", sha256="x")
         doc = doc.model_copy(update={"totals": doc.totals.model_copy(update={"score": band.min})})
-        assert doc.grade == band.grade == default_catalogue().grade(band.min)
+        (row,) = table_rows(doc, default_catalogue())["documents"]
+        assert row["grade"] == band.grade == default_catalogue().grade(band.min)
     assert default_catalogue().grade(Decimal(-1)) == bands[-1].grade
+
+
+def test_a_runs_own_catalogue_grades_its_documents(tmp_path):
+    """A user's `forms_file` with bands of its own: documents.csv grades by them, as rule G1 does."""
+
+    def letters(data):
+        data["grades"] = [{"grade": g, "min": m} for g, m in (("A", 95), ("B", 85), ("C", 60), ("D", 0))]
+
+    settings = tmp_path / "perfscan.yaml"
+    settings.write_text(yaml.safe_dump({"rules": {"forms_file": str(catalogue_with(tmp_path, letters))}}),
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(fixture("u000_digital")), "--out", str(out), "--config", str(settings)]) in (0, 2)
+    (row,) = read_csv(out / "documents.csv")
+    total = Decimal(row["total_score"])
+    assert row["grade"] == ("A" if total >= 95 else "B" if total >= 85 else "C" if total >= 60 else "D")
+    main(["rebuild", str(out), "--config", str(settings)])
+    assert read_csv(out / "documents.csv")[0]["grade"] == row["grade"]
 
 
 def test_the_catalogue_names_only_what_exists(tmp_path):

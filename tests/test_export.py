@@ -8,6 +8,7 @@ import os
 import stat
 from decimal import Decimal
 
+from pipeline.forms.catalog import default_catalogue
 from pipeline.outputs.export import (
     FILE_MODE,
     QUARANTINE,
@@ -89,10 +90,10 @@ def test_damaged_records_are_found_and_set_aside_not_deleted(tmp_path):
 
 def test_tables_are_rebuilt_whole_from_the_records(tmp_path):
     docs = [doc("ab12"), doc("cd34", source="/in/b.pdf")]
-    tables = rebuild_tables(tmp_path, docs)
+    tables = rebuild_tables(tmp_path, docs, default_catalogue())
     assert [len(tables[n]) for n in ("documents", "funding", "indicators", "findings")] == [2, 2, 2, 0]
     rows = (tmp_path / "documents.csv").read_text("utf-8-sig").splitlines()
     assert rows[1].split(",")[:4] == ["ab12", "/in/a.pdf", "ab12ab12ab12ab12", "project"]
     assert ",91.50,优," in rows[1]  # total_score and its grade
-    rebuild_tables(tmp_path, docs[:1])
+    rebuild_tables(tmp_path, docs[:1], default_catalogue())
     assert len((tmp_path / "indicators.csv").read_text("utf-8-sig").splitlines()) == 2  # rows replaced, not added

@@ -16,8 +16,12 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..records import Document
+
+if TYPE_CHECKING:
+    from ..forms.catalog import Catalogue
 
 WORKBOOK_NAME = "perfscan.xlsx"  # the CSV tables as one workbook (workbook.py), written beside them
 QUARANTINE = "quarantine"  # damaged files of the output folder, moved aside (see `quarantine`)
@@ -76,15 +80,17 @@ def cell(value: object) -> str:
     return str(value).replace("\r", " ").replace("\n", " ")
 
 
-def table_rows(doc: Document) -> dict[str, list[dict[str, object]]]:
-    """The CSV rows one document contributes to each table."""
+def table_rows(doc: Document, catalogue: Catalogue) -> dict[str, list[dict[str, object]]]:
+    """The CSV rows one document contributes to each table; its grade by the run's catalogue (the
+    bands rule G1 checks)."""
     h = doc.header
+    total = doc.totals.score
     rows: dict[str, list[dict[str, object]]] = {
         "documents": [{
             "doc_id": doc.doc_id, "source_path": doc.source_path, "sha256": doc.sha256,
             "form_type": h.form_type, "year": h.year, "unit_name": h.unit_name, "project_name": h.project_name,
             "supervising_dept": h.supervising_dept, "pages": doc.pages, "status": doc.status,
-            "total_max_score": doc.totals.max_score, "total_score": doc.totals.score, "grade": doc.grade,
+            "total_max_score": doc.totals.max_score, "total_score": total, "grade": "" if total is None else catalogue.grade(total),
             "n_errors": doc.n_errors, "n_warnings": doc.n_warnings, "message": doc.message, "engine": doc.engine,
             "form_index": doc.form_index, "first_page": doc.first_page, "last_page": doc.last_page,
         }],
@@ -201,11 +207,11 @@ def quarantine(out_dir: Path, path: Path) -> str:
     return str(dest.relative_to(out_dir))
 
 
-def rebuild_tables(out_dir: Path, docs: list[Document]) -> dict[str, list[dict[str, object]]]:
+def rebuild_tables(out_dir: Path, docs: list[Document], catalogue: Catalogue) -> dict[str, list[dict[str, object]]]:
     """Every CSV from every record in the folder, each swapped in atomically."""
     tables: dict[str, list[dict[str, object]]] = {name: [] for name in CSV_COLUMNS}
     for doc in docs:
-        for name, rows in table_rows(doc).items():
+        for name, rows in table_rows(doc, catalogue).items():
             tables[name].extend(rows)
     for name, rows in tables.items():
         atomic_write(out_dir / f"{name}.csv", csv_bytes(name, rows))

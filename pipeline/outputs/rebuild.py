@@ -84,7 +84,7 @@ def rebuild(out_dir: Path, forms: Catalogue, review_confidence: float) -> Rebuil
     for before, after in zip(docs, settled, strict=True):
         if after != before:
             write_record(out_dir, after)
-    tables = rebuild_tables(out_dir, settled)
+    tables = rebuild_tables(out_dir, settled, forms)
     frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
     write_xlsx(out_dir, frames, [(doc.doc_id, table) for doc in settled for table in doc.tables])
     not_applied = stale(decisions, settled)
