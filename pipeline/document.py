@@ -30,7 +30,7 @@ from .forms import FormRecords, build_form, split_forms
 from .forms.catalog import Catalogue, load_catalogue
 from .forms.tables import read_tables
 from .ingest.textinput import read_text_file, text_to_grids
-from .outputs.export import page_image_name
+from .outputs.folder import page_image_name
 from .records import UNKNOWN, Document, Table
 from .scan.spool import GridSpool
 from .types import Cell, TableGrid

@@ -1,27 +1,13 @@
-"""The output folder's files: contract formatting, CSVs rebuilt whole from the records, records of a
-file's forms written and replaced together, damaged records found and set aside. Real files in
+"""Records → CSV tables: contract formatting, CSVs rebuilt whole from the records. Real files in
 temporary folders."""
 
 from __future__ import annotations
 
-import os
-import stat
 from decimal import Decimal
 
 from pipeline.forms.catalog import default_catalogue
-from pipeline.outputs.export import (
-    FILE_MODE,
-    QUARANTINE,
-    atomic_write,
-    cell,
-    csv_bytes,
-    form_records,
-    load_records,
-    page_image_name,
-    quarantine,
-    rebuild_tables,
-    write_records,
-)
+from pipeline.outputs.export import cell, csv_bytes, rebuild_tables
+from pipeline.outputs.folder import OutputFolder
 from pipeline.records import Document, FundingLine, Header, Indicator, Totals
 
 
@@ -51,49 +37,12 @@ def test_csvs_have_a_bom_crlf_rows_and_the_contracts_columns():
     assert line == "x,年度资金总额,,,459.80,,,,,false" and end == ""
 
 
-def test_atomic_write_leaves_the_file_whole_with_the_usual_mode_and_no_temp_file(tmp_path):
-    target = tmp_path / "deep" / "documents.csv"
-    atomic_write(target, b"old")
-    atomic_write(target, b"new")
-    assert target.read_bytes() == b"new"
-    assert stat.S_IMODE(os.stat(target).st_mode) == FILE_MODE
-    assert [p.name for p in target.parent.iterdir()] == ["documents.csv"]
-
-
-def test_a_files_forms_are_written_together_and_forms_no_longer_read_go(tmp_path):
-    first, second, third = doc("ab12"), doc("ab12-2"), doc("ab12-3")
-    write_records(tmp_path, [first, second, third])
-    assert [p.name for p in form_records(tmp_path, "ab12")] == ["ab12-2.json", "ab12-3.json", "ab12.json"]
-    write_records(tmp_path, [first, second])  # read again, it binds two forms
-    assert [p.name for p in form_records(tmp_path, "ab12")] == ["ab12-2.json", "ab12.json"]
-    docs, damaged = load_records(tmp_path)
-    assert [d.doc_id for d in docs] == ["ab12", "ab12-2"] and damaged == []
-    assert docs[0] == first
-
-
-def test_page_images_go_where_the_record_points(tmp_path):
-    name = page_image_name("ab12", 3)
-    write_records(tmp_path, [doc("ab12", page_images={3: name})], {3: b"\xff\xd8jpeg"})
-    assert (tmp_path / name).read_bytes() == b"\xff\xd8jpeg" and name == "pages/ab12-p3.jpg"
-
-
-def test_damaged_records_are_found_and_set_aside_not_deleted(tmp_path):
-    write_records(tmp_path, [doc("ab12")])
-    bad = tmp_path / "records" / "cd34.json"
-    bad.write_bytes(b'{"doc_id": "cd34", trunc')
-    docs, damaged = load_records(tmp_path)
-    assert [d.doc_id for d in docs] == ["ab12"] and damaged == [bad]
-    where = quarantine(tmp_path, bad)
-    assert where.startswith(f"{QUARANTINE}/cd34.json.") and not bad.exists()
-    assert (tmp_path / where).read_bytes() == b'{"doc_id": "cd34", trunc'
-
-
 def test_tables_are_rebuilt_whole_from_the_records(tmp_path):
     docs = [doc("ab12"), doc("cd34", source="/in/b.pdf")]
-    tables = rebuild_tables(tmp_path, docs, default_catalogue())
+    tables = rebuild_tables(OutputFolder(tmp_path), docs, default_catalogue())
     assert [len(tables[n]) for n in ("documents", "funding", "indicators", "findings")] == [2, 2, 2, 0]
     rows = (tmp_path / "documents.csv").read_text("utf-8-sig").splitlines()
     assert rows[1].split(",")[:4] == ["ab12", "/in/a.pdf", "ab12ab12ab12ab12", "project"]
     assert ",91.50,优," in rows[1]  # total_score and its grade
-    rebuild_tables(tmp_path, docs[:1], default_catalogue())
+    rebuild_tables(OutputFolder(tmp_path), docs[:1], default_catalogue())
     assert len((tmp_path / "indicators.csv").read_text("utf-8-sig").splitlines()) == 2  # rows replaced, not added

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.outputs.export import write_records
+from pipeline.outputs.folder import OutputFolder
 from pipeline.records import Document
 from tests.batchfiles import read_csv
 from tests.benchmark.scoring import truth_documents
@@ -116,9 +116,9 @@ def test_tables_csv_holds_the_indicator_grid_as_indicators_csv_reads_it(run):
 def test_a_file_read_again_with_fewer_forms_loses_the_records_it_no_longer_has(tmp_path):
     first = Document(doc_id="0123456789abcdef", source_path="a.pdf", sha256="0123456789abcdef" + "0" * 48)
     forms = [first, *(first.model_copy(update={"doc_id": f"{first.doc_id}-{k}", "form_index": k}) for k in (2, 3))]
-    write_records(tmp_path, forms)
-    write_records(tmp_path, [first.model_copy(update={"doc_id": "fedcba9876543210"})])  # another file
+    OutputFolder(tmp_path).write_records(forms)
+    OutputFolder(tmp_path).write_records([first.model_copy(update={"doc_id": "fedcba9876543210"})])  # another file
     assert len(list((tmp_path / "records").glob("*.json"))) == 4
-    write_records(tmp_path, forms[:2])
+    OutputFolder(tmp_path).write_records(forms[:2])
     assert sorted(p.stem for p in (tmp_path / "records").glob("*.json")) == [
         "0123456789abcdef", "0123456789abcdef-2", "fedcba9876543210"]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from pipeline.cli import main
-from pipeline.outputs.export import load_records
+from pipeline.outputs.folder import OutputFolder
 from pipeline.outputs.reviews import BadDecision, read_decisions, record_decision
 from tests.batchfiles import output_files, read_csv, text_form
 from tests.test_reviewapp import flagged_form
@@ -21,7 +21,7 @@ def _folder(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _decide(out: Path, seq: int | None, field: str, value: str, decision: str) -> None:
-    (doc,), _ = load_records(out)
+    (doc,), _ = OutputFolder(out).load_records()
     record_decision(out, doc, seq, field, value, decision, "李复核")
 
 
@@ -82,7 +82,7 @@ def test_a_decision_on_a_document_that_changed_is_kept_not_applied_and_listed(tm
 
 def test_a_decision_the_document_cannot_take_is_refused(tmp_path):
     _, out = _folder(tmp_path)
-    (doc,), _ = load_records(out)
+    (doc,), _ = OutputFolder(out).load_records()
     for seq, field, value, decision in [(8, "score", "二十四", "corrected"), (99, "score", "1", "corrected"),
                                         (8, "score", "1", "maybe"), (None, "header.form_type", "x", "corrected")]:
         try:

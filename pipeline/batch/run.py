@@ -40,19 +40,8 @@ from typing import TYPE_CHECKING, Literal
 
 from ..config import BatchConfig, Config
 from ..errors import OutputFolderError, UnreadableInput, UsageError
-from ..outputs.export import (
-    CSV_COLUMNS,
-    WORKBOOK_NAME,
-    atomic_write,
-    form_records,
-    page_image_name,
-    page_image_names,
-    quarantine,
-    write_record,
-    write_records,
-)
-from ..outputs.folder import exclusive, open_state, output_fault, remove_leftovers
-from ..outputs.reviews import REVIEWS_FILE
+from ..outputs.export import CSV_COLUMNS
+from ..outputs.folder import OutputFolder, atomic_write, output_fault, page_image_name
 from ..records import Document
 from .executors import DaskExecutor, Executor, LocalExecutor
 from .inputs import (
@@ -146,16 +135,17 @@ def run_batch(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {display_path(out_dir)} ({exc.strerror or exc})") from exc
-    with exclusive(out_dir):
+    folder = OutputFolder(out_dir)
+    with folder.exclusive():
         try:
-            remove_leftovers(out_dir)
-            state, set_aside = open_state(out_dir)
+            folder.remove_leftovers()
+            state, set_aside = folder.open_state()
         except (OSError, sqlite3.Error) as exc:
             if not (fault := output_fault(exc)):
                 raise
             raise OutputFolderError(f"{fault} ({display_path(out_dir)}); nothing was processed") from exc
         try:
-            batch = _Batch(out_dir, cfg, command, state, force, retry_failed, mode)
+            batch = _Batch(folder, cfg, command, state, force, retry_failed, mode)
             batch.summary.quarantined.extend(set_aside)
             found = discover(paths, command.suffixes, out_dir)
             if found.empty and not allow_empty:
@@ -170,12 +160,13 @@ def run_batch(
 def rebuild_folder(out_dir: Path, cfg: Config, mode: Mode = "plain") -> BatchSummary:
     """`perfscan rebuild OUT`: settle the folder's records with its reviews.csv and rewrite what
     spans documents, reading no input. Holds the folder like a run (an overlapping run is refused)."""
-    if not (out_dir / "records").is_dir():
+    folder = OutputFolder(out_dir)
+    if not folder.has_records:
         raise UsageError(f"{display_path(out_dir)} is not a perfscan output folder (it has no records/)")
-    with exclusive(out_dir):
-        state, set_aside = open_state(out_dir)
+    with folder.exclusive():
+        state, set_aside = folder.open_state()
         try:
-            batch = _Batch(out_dir, cfg, Command("rebuild", "", "", frozenset()), state, False, False, mode)
+            batch = _Batch(folder, cfg, Command("rebuild", "", "", frozenset()), state, False, False, mode)
             batch.summary.quarantined.extend(set_aside)
             batch.rebuild()
             return batch.summary
@@ -184,9 +175,9 @@ def rebuild_folder(out_dir: Path, cfg: Config, mode: Mode = "plain") -> BatchSum
 
 
 class _Batch:
-    def __init__(self, out_dir: Path, cfg: Config, command: Command, state: StateStore, force: bool,
+    def __init__(self, out: OutputFolder, cfg: Config, command: Command, state: StateStore, force: bool,
                  retry_failed: bool, mode: Mode):
-        self.out_dir = out_dir
+        self.out = out
         self.cfg = cfg
         self.command = command
         self.state = state
@@ -199,7 +190,7 @@ class _Batch:
         # folder's settling gives its first form another (a report beside it changed).
         self._skipped: dict[str, str] = {}
         self.settings = config_hash(cfg, _read_bytes(cfg.rules.forms_path))
-        self.summary = BatchSummary(review_page=display_path(out_dir / "review" / "index.html"))
+        self.summary = BatchSummary(review_page=display_path(out.review_index))
         self.progress = Progress(mode, cfg.batch.progress_every)
         self._notes: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = []
         self._changed = False
@@ -252,9 +243,9 @@ class _Batch:
                 self._unless_folder_refuses(self._rebuild_outputs)
             self.summary.seconds = time.monotonic() - start
             self._unless_folder_refuses(lambda: self.state.end_run(outcome, self.summary.as_dict()))
-            report_run(self.summary, outcome, self.out_dir)
+            report_run(self.summary, outcome, self.out.root)
         if self.summary.stopped:
-            raise OutputFolderError(f"{self.summary.stopped} ({display_path(self.out_dir)}); "
+            raise OutputFolderError(f"{self.summary.stopped} ({display_path(self.out.root)}); "
                                     f"{self.summary.not_written} documents were not written — free the folder "
                                     "and run again to finish them")
         return self.summary
@@ -264,7 +255,7 @@ class _Batch:
         self._outputs_change()
         done = self._settle_folder()
         self.summary.statuses = Counter(doc.status for doc in done.docs)
-        report_rebuild(self.summary, done, self.out_dir)
+        report_rebuild(self.summary, done, self.out.root)
 
     def _unless_folder_refuses(self, step: Callable[[], object]) -> bool:
         """Run a closing step; False if the output folder refused its writes (the run is stopped)."""
@@ -331,7 +322,7 @@ class _Batch:
             row = self.state.document(sha)
             if (not self.force and row is not None and row.is_done(self.command.engine, self.settings)
                     and not (self.retry_failed and row.status == "failed")
-                    and (self.out_dir / "records" / f"{row.doc_id}.json").exists()):
+                    and self.out.record_path(row.doc_id).exists()):
                 settle = self._already_done(path, row)
                 if settle != "damaged":
                     if settle == "done":
@@ -409,7 +400,7 @@ class _Batch:
         the record of each form of the file). False if a record is damaged (then set aside, and the
         document is to do again)."""
         docs = []
-        for record in form_records(self.out_dir, row.doc_id):
+        for record in self.out.form_records(row.doc_id):
             try:
                 docs.append(Document.model_validate_json(record.read_bytes()))
             except ValueError:
@@ -417,7 +408,7 @@ class _Batch:
                 return False
         self._outputs_change()
         for doc in docs:
-            write_record(self.out_dir, doc.model_copy(update={"source_path": name}))
+            self.out.write_record(doc.model_copy(update={"source_path": name}))
         self.state.rename(row.sha256, name)
         self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
                    "%s: renamed from %s, not processed again", name, row.source_path)
@@ -427,12 +418,12 @@ class _Batch:
         """A damaged record: into quarantine/, and its document is no longer done (redone when its
         file is among the inputs; until then it has no rows)."""
         self._outputs_change()
-        moved = quarantine(self.out_dir, record)
+        moved = self.out.quarantine(record)
         self.state.undo(record.stem)
-        self.summary.quarantined.append(f"{record.relative_to(self.out_dir)} → {moved}")
+        self.summary.quarantined.append(f"{record.relative_to(self.out.root)} → {moved}")
         log.warning("%s: damaged record, moved to %s; its document is done again",
-                    record.relative_to(self.out_dir), moved, extra={"event": "quarantined", "data": {
-                        "file": str(record.relative_to(self.out_dir)), "moved_to": moved, "doc_id": record.stem}})
+                    record.relative_to(self.out.root), moved, extra={"event": "quarantined", "data": {
+                        "file": str(record.relative_to(self.out.root)), "moved_to": moved, "doc_id": record.stem}})
 
     def _redo(self, plan: _Plan, damaged: list[str]) -> _Plan:
         """The documents of this run's inputs that were skipped as done but whose records the
@@ -458,7 +449,7 @@ class _Batch:
                                                    "to_do": len(plan.tasks) + len(plan.unreadable),
                                                    "already_done": self.summary.done_before,
                                                    "duplicates": self.summary.duplicates, "executor": b.executor,
-                                                   "workers": b.workers, "out": display_path(self.out_dir)}})
+                                                   "workers": b.workers, "out": display_path(self.out.root)}})
 
     # --- running and committing ------------------------------------------------------------------
 
@@ -482,15 +473,11 @@ class _Batch:
         with self._streamed_lock:
             self._streamed.setdefault(doc_id, set()).add(name)
         try:
-            atomic_write(self._staged(name), jpeg)
+            atomic_write(self.out.staged_path(name), jpeg)
         except OSError as exc:
             if output_fault(exc):
                 self._write_fault = exc
             raise
-
-    def _staged(self, name: str) -> Path:
-        final = self.out_dir / name
-        return final.with_name(f".{final.name}.staged.tmp")
 
     def _settle_pages(self, doc_id: str, keep: set[str]) -> None:
         """The staged page images of `doc_id`: those in `keep` (the pages its record names) go in
@@ -498,9 +485,9 @@ class _Batch:
         with self._streamed_lock:
             names = self._streamed.pop(doc_id, set())
         for name in names:
-            staged = self._staged(name)
+            staged = self.out.staged_path(name)
             if name in keep and staged.exists():
-                os.replace(staged, self.out_dir / name)
+                os.replace(staged, self.out.root / name)
             else:
                 staged.unlink(missing_ok=True)
 
@@ -530,11 +517,11 @@ class _Batch:
         self._outputs_change()
         keep = {image for d in docs for image in d.page_images.values()}
         self._settle_pages(doc.doc_id, keep)
-        write_records(self.out_dir, docs, jpegs)
+        self.out.write_records(docs, jpegs)
         # Before the state row: a kill in between leaves the document not done, so redone and
         # cleaned next time. A redone document may have had pages this attempt does not name.
-        for old_page in page_image_names(self.out_dir, doc.doc_id) - keep:
-            (self.out_dir / old_page).unlink(missing_ok=True)
+        for old_page in self.out.page_image_names(doc.doc_id) - keep:
+            (self.out.root / old_page).unlink(missing_ok=True)
         row = DocumentRow(
             sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=_file_status(docs),
             failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
@@ -566,7 +553,7 @@ class _Batch:
         sha = _pseudo_sha(path)
         doc = _failed(path, reason, sha)
         self._outputs_change()
-        write_record(self.out_dir, doc)
+        self.out.write_record(doc)
         row = DocumentRow(sha, doc.doc_id, name, "failed", kind, doc.message, self.command.engine, self.settings)
         self.state.commit(row, [])
         self._count([doc], kind, 0.0)
@@ -605,10 +592,7 @@ class _Batch:
     def _delete_document_files(self, sha: str, doc_id: str | None = None) -> None:
         self._outputs_change()
         doc_id = doc_id or sha[:16]
-        for page in sorted((self.out_dir / "pages").glob(f"{doc_id}-p*.jpg")):
-            page.unlink(missing_ok=True)
-        for record in form_records(self.out_dir, doc_id):
-            record.unlink(missing_ok=True)
+        self.out.delete_document(doc_id)
         self.state.forget(sha)
 
     def _outputs_change(self) -> None:
@@ -623,13 +607,13 @@ class _Batch:
     def _outputs_current(self) -> bool:
         """Nothing changed since the tables were last built, with these settings and this
         reviews.csv: rebuilding them would write the same bytes."""
-        names = [f"{name}.csv" for name in CSV_COLUMNS] + [WORKBOOK_NAME, "review/index.html"]
+        files = [*(self.out.csv_path(name) for name in CSV_COLUMNS), self.out.workbook_path, self.out.review_index]
         return (not self._changed and self.state.meta(_OUTPUTS_KEY) == self._built_with()
-                and all((self.out_dir / n).exists() for n in names))
+                and all(path.exists() for path in files))
 
     def _built_with(self) -> str:
         """What the tables are built from besides the records: the settings and reviews.csv."""
-        reviews = _read_bytes(self.out_dir / REVIEWS_FILE)
+        reviews = _read_bytes(self.out.reviews_path)
         return f"{self.settings}:{hashlib.sha256(reviews).hexdigest()[:16] if reviews else 'no reviews'}"
 
     def _rebuild_outputs(self) -> list[str]:
@@ -644,10 +628,9 @@ class _Batch:
 
     def _settle_folder(self) -> Rebuilt:
         from ..forms.catalog import load_catalogue
-        from ..outputs.rebuild import rebuild
 
         built_with = self._built_with()
-        done = rebuild(self.out_dir, load_catalogue(self.cfg.rules.forms_path), self.cfg.read.review_confidence)
+        done = self.out.rebuild(load_catalogue(self.cfg.rules.forms_path), self.cfg.read.review_confidence)
         for record in done.damaged:
             self._set_aside(record)
         self._settled(done)

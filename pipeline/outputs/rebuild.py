@@ -22,8 +22,9 @@ from ..checks.assess import check, with_status
 from ..checks.cross import cross_check
 from ..forms.catalog import Catalogue
 from ..records import Document
-from .export import CSV_COLUMNS, load_records, rebuild_tables, write_record
+from .export import CSV_COLUMNS, rebuild_tables
 from .flagged import collect
+from .folder import OutputFolder
 from .review import write_review
 from .reviews import Decision, apply_decisions, read_decisions, stale, take_back
 from .workbook import write_xlsx
@@ -73,22 +74,22 @@ def _reviewed(doc: Document, decisions: list[Decision], forms: Catalogue, review
     return with_status(doc, review_confidence) if had_cross else doc
 
 
-def rebuild(out_dir: Path, forms: Catalogue, review_confidence: float) -> Rebuilt:
-    """Settle every record of `out_dir` with its reviews.csv and write what spans documents. The
+def rebuild(folder: OutputFolder, forms: Catalogue, review_confidence: float) -> Rebuilt:
+    """Settle every record of `folder` with its reviews.csv and write what spans documents. The
     caller holds the folder (one run at a time) and sets aside `damaged` records."""
     import pandas as pd
 
-    docs, damaged = load_records(out_dir)
-    decisions, problems = read_decisions(out_dir)
+    docs, damaged = folder.load_records()
+    decisions, problems = read_decisions(folder.root)
     settled = settle(docs, decisions, forms, review_confidence)
     for before, after in zip(docs, settled, strict=True):
         if after != before:
-            write_record(out_dir, after)
-    tables = rebuild_tables(out_dir, settled, forms)
+            folder.write_record(after)
+    tables = rebuild_tables(folder, settled, forms)
     frames = {name: pd.DataFrame(rows, columns=CSV_COLUMNS[name]) for name, rows in tables.items()}
-    write_xlsx(out_dir, frames, [(doc.doc_id, table) for doc in settled for table in doc.tables])
+    write_xlsx(folder.root, frames, [(doc.doc_id, table) for doc in settled for table in doc.tables])
     not_applied = stale(decisions, settled)
-    write_review(out_dir, settled, review_confidence, [describe(d) for d in not_applied])
+    write_review(folder.root, settled, review_confidence, [describe(d) for d in not_applied])
     return Rebuilt(settled, damaged, not_applied, problems, sum(len(doc.reviews) for doc in settled))
 
 

@@ -33,9 +33,9 @@ from PIL import Image
 from ..checks.cells import Ref
 from ..config import ReadConfig
 from ..records import Correction, Document, Finding
-from .export import atomic_write
 from .export import cell as _csv_text  # values shown exactly as the CSVs write them
 from .flagged import FIELD_LABELS, FlaggedCell, Review, collect, crop_box
+from .folder import atomic_write
 
 DEFAULT_REVIEW_CONFIDENCE = ReadConfig.model_fields["review_confidence"].default
 CROP_MAX_WIDTH = 640

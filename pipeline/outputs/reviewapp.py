@@ -39,8 +39,8 @@ from ..config import Config
 from ..forms.catalog import Catalogue, load_catalogue
 from ..records import Document
 from .export import cell as csv_text
-from .export import load_records
 from .flagged import FlaggedCell, collect, crop_box
+from .folder import OutputFolder
 from .review import STYLE, row_context
 from .reviews import BadDecision, Decision, current_text, read_decisions, record_decision, take_back
 
@@ -54,23 +54,17 @@ STRIP_MAX_WIDTH = 1100
 class Folder:
     """The output folder as the app shows it, read afresh on each request (a run may change it)."""
 
-    out_dir: Path
+    out: OutputFolder
     review_confidence: float
     forms: Catalogue
 
     def documents(self) -> list[Document]:
-        docs, _ = load_records(self.out_dir)
+        docs, _ = self.out.load_records()
         return [d for d in docs if d.status not in ("failed", "skipped")]
 
     def document(self, doc_id: str) -> Document | None:
         """The record as settled by the last run or rebuild (decisions applied)."""
-        path = self.out_dir / "records" / f"{doc_id}.json"
-        if "/" in doc_id or not path.is_file():
-            return None
-        try:
-            return Document.model_validate_json(path.read_bytes())
-        except ValueError:
-            return None
+        return self.out.read_record(doc_id)
 
     def as_read(self, doc: Document) -> Document:
         """The record before any decision: values as read, and the findings they gave."""
@@ -92,7 +86,7 @@ class Folder:
         return cells
 
     def decisions(self) -> dict[tuple, Decision]:
-        decisions, _ = read_decisions(self.out_dir)
+        decisions, _ = read_decisions(self.out.root)
         return {d.key: d for d in decisions}
 
 
@@ -102,9 +96,10 @@ def serve(out_dir: Path, cfg: Config, port: int = 8765, reviewer: str | None = N
     server's URL once it listens (tests pass a callback; the command line prints it)."""
     from ..errors import UsageError
 
-    if not (out_dir / "records").is_dir():
+    out = OutputFolder(out_dir)
+    if not out.has_records:
         raise UsageError(f"{out_dir} is not a perfscan output folder (it has no records/)")
-    folder = Folder(out_dir, cfg.read.review_confidence, load_catalogue(cfg.rules.forms_path))
+    folder = Folder(out, cfg.read.review_confidence, load_catalogue(cfg.rules.forms_path))
     app = App(folder, reviewer or _login(), secrets.token_urlsafe(16))
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), app.handler())
@@ -112,7 +107,7 @@ def serve(out_dir: Path, cfg: Config, port: int = 8765, reviewer: str | None = N
         raise UsageError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); try --port 0") from exc
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     log.info("perfscan review: %s — open it in a browser; Ctrl-C stops (decisions are in %s)", url,
-             out_dir / "reviews.csv", extra={"event": "review", "data": {"url": url}})
+             out.reviews_path, extra={"event": "review", "data": {"url": url}})
     if ready is not None:
         ready(url, server)
     try:
@@ -181,7 +176,7 @@ class App:
             if doc is None:
                 raise BadDecision("no such document in this output folder")
             seq = int(form["seq"]) if form.get("seq") else None
-            made = record_decision(self.folder.out_dir, doc, seq, form.get("field", ""), form.get("value", ""),
+            made = record_decision(self.folder.out.root, doc, seq, form.get("field", ""), form.get("value", ""),
                                    form.get("decision", ""), self.reviewer)
         except (BadDecision, ValueError) as exc:
             if wants_json:
@@ -208,7 +203,7 @@ class App:
         if rel is None:
             return None
         try:
-            with Image.open(self.folder.out_dir / rel) as img:
+            with Image.open(self.folder.out.root / rel) as img:
                 img.load()
                 box = crop_box(prov, img.size)
                 if box is None:
@@ -236,7 +231,7 @@ class App:
             rows.append((done == len(cells), doc, len(cells), done))
         rows.sort(key=lambda r: (r[0], r[1].source_path, r[1].doc_id))
         body = ["<h1>perfscan review</h1>",
-                f"<p>{escape(str(self.folder.out_dir))} · reviewer <b>{escape(self.reviewer or '(unnamed)')}</b> · "
+                f"<p>{escape(str(self.folder.out.root))} · reviewer <b>{escape(self.reviewer or '(unnamed)')}</b> · "
                 "decisions go to reviews.csv; <code>perfscan rebuild</code> (or the next run) applies them.</p>"]
         if not rows:
             body.append("<p>Nothing is flagged for review.</p>")

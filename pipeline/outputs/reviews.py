@@ -28,9 +28,9 @@ from pathlib import Path
 from ..checks.cells import Ref, value_of
 from ..correct import parse_decimal, parse_measure
 from ..records import AppliedReview, Document, Provenance
-from .export import atomic_write, cell
+from .export import cell
+from .folder import REVIEWS_FILE, atomic_write
 
-REVIEWS_FILE = "reviews.csv"
 COLUMNS = ["doc_id", "seq", "field", "value", "decision", "reviewer", "time", "sha256"]
 DECISIONS = ("approved", "corrected")
 

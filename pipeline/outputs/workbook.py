@@ -25,7 +25,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ..records import Table
-from .export import WORKBOOK_NAME, atomic_write
+from .folder import WORKBOOK_NAME, atomic_write
 
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell
 MAX_COLUMN_WIDTH = 60
