@@ -18,8 +18,9 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__
+from .batch.command import digitize, text_import
 from .batch.progress import choose_mode, configure_logging
-from .batch.run import digitize, run_batch, text_import
+from .batch.run import run_batch
 from .config import load_config
 from .errors import PipelineError, UsageError
 

@@ -22,10 +22,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from pipeline.batch.command import Command, text_import
 from pipeline.batch.executors import LocalExecutor
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
 from pipeline.batch.pool import Limits
-from pipeline.batch.run import Command, run_batch, text_import
+from pipeline.batch.run import run_batch
 from pipeline.batch.tasks import Task
 from pipeline.cli import main
 from pipeline.config import load_config

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
+from pipeline.batch.command import Command
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
 from pipeline.batch.pool import close_local_pools
-from pipeline.batch.run import Command, run_batch
+from pipeline.batch.run import run_batch
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.outputs.export import CSV_COLUMNS

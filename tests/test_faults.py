@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.batch.run
+import pipeline.batch.commit
+from pipeline.batch.command import Command
 from pipeline.batch.executors import LocalExecutor
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
 from pipeline.batch.pool import Limits
-from pipeline.batch.run import Command, run_batch
+from pipeline.batch.run import run_batch
 from pipeline.batch.tasks import Task
 from pipeline.cli import main
 from pipeline.config import load_config
@@ -196,7 +197,7 @@ def test_a_full_disk_while_page_images_arrive_stops_the_run_and_blames_no_docume
     run_batch([inputs], reference, config(), PAGED_AND_JPEG)
     out = tmp_path / "out"
     written = []
-    write = pipeline.batch.run.atomic_write
+    write = pipeline.batch.commit.atomic_write
 
     def filling_up(path: Path, data: bytes) -> None:
         if len(written) >= 5:  # the sixth page image: the first document's three went in
@@ -204,7 +205,7 @@ def test_a_full_disk_while_page_images_arrive_stops_the_run_and_blames_no_docume
         written.append(path)
         write(path, data)
 
-    monkeypatch.setattr(pipeline.batch.run, "atomic_write", filling_up)
+    monkeypatch.setattr(pipeline.batch.commit, "atomic_write", filling_up)
     with pytest.raises(OutputFolderError, match="the output folder's disk is full"):
         run_batch([inputs], out, config(), PAGED_AND_JPEG)
     assert {r["status"] for r in read_csv(out / "documents.csv")} == {"ok"}

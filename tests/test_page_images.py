@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pipeline.batch.command import Command, digitize, text_import
 from pipeline.batch.inputs import TEXT_EXTRACTIONS
-from pipeline.batch.run import Command, digitize, run_batch, text_import
+from pipeline.batch.run import run_batch
 from pipeline.config import load_config
 from tests.batchfiles import PAGES, REPO, fixture, page_jpeg, read_csv, text_form, write_text_forms
 
@@ -90,7 +91,8 @@ def test_a_redone_document_keeps_only_the_pages_its_new_record_names(tmp_path):
 
 def _coordinator(inputs: Path, out: Path, force: bool = False) -> subprocess.Popen:
     """A batch with `paged` in its own process, so that it can be killed like a cron job."""
-    code = ("import sys; from pathlib import Path; from pipeline.batch.run import Command, run_batch; "
+    code = ("import sys; from pathlib import Path; from pipeline.batch.command import Command; "
+            "from pipeline.batch.run import run_batch; "
             "from pipeline.config import load_config; from pipeline.batch.inputs import TEXT_EXTRACTIONS; "
             "run_batch([Path(sys.argv[1])], Path(sys.argv[2]), load_config(None, {}), "
             "Command('paged', 'tests.batchfiles:paged', 'text', TEXT_EXTRACTIONS), force=sys.argv[3] == '1')")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from ..config import BatchConfig
 from ..errors import UsageError
 from .pool import Limits, WorkerPool, run_in_local_pool
 from .tasks import Outcome, PageSink, Task
@@ -103,3 +104,17 @@ class DaskExecutor:
         if self._pending:
             self._client.cancel(list(self._pending))
         self._client.close()
+
+
+def executor_for(batch: BatchConfig) -> Executor:
+    limits = Limits(
+        timeout=batch.doc_timeout,
+        memory_bytes=batch.memory_limit_mb * 2**20,
+        max_docs=batch.max_docs_per_worker,
+        start_timeout=batch.worker_start_timeout,
+        threads=1,
+        page_timeout=batch.page_timeout,
+    )
+    if batch.executor == "dask":
+        return DaskExecutor(limits, batch.scheduler)
+    return LocalExecutor(limits, batch.workers)

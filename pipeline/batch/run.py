@@ -1,117 +1,49 @@
-"""The nightly batch: find the inputs, skip what is done, run the rest in isolated workers, commit.
+"""The nightly batch: inputs → a plan → workers → each document committed → the folder settled.
 
-    inputs ─► identify (sha256, read-only) ─► plan against DIR/state.sqlite ─► executor (local
-    worker processes, or Dask) ─► coordinator commits each document ─► the folder settled and its
-    tables rebuilt from the records and reviews.csv (`rebuild.py`) ─► summary (`summary.py`)
+    inputs ─► identify and plan against DIR/state.sqlite (`plan.py`) ─► executor (local worker
+    processes, or Dask: `executors.py`) ─► each outcome committed by this coordinator, one at a
+    time (`commit.py`) ─► the folder settled and its tables rebuilt from the records and
+    reviews.csv (`outputs/rebuild.py`) ─► summary (`summary.py`)
 
-Only this coordinator writes to the output folder, one document at a time: the page images, then
-the record (`records/DOC_ID.json`, the commit point for the files), then the state row that says
-it is done. Page images arrive while their document still runs (a worker streams each as it is
-made) and are staged at once under temp names, put in place just before the record; staged images
-of a document that failed, timed out, lost its worker or was interrupted are dropped (after a kill,
-by the next run, with images no record names), and pages a redone document no longer has go once
-its new record is in. The CSVs are rebuilt from all records at the end (when any record, or
-reviews.csv, changed) and each is swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
+The CSVs are rebuilt from all records at the end (when any record, or reviews.csv, changed) and each
+is swapped in atomically, so a document's rows are in them completely or not at all, and a `kill -9`
 at any moment leaves old or new files; the next run finishes what is left and never duplicates a
 row. A lock file keeps a second run (an overlapping cron job) out of the same output folder. A
 damaged record or state database (a bad copy, a disk that filled up under another program) is moved
 into `quarantine/` and named in the summary, and its documents are done again: one bad file in the
-output folder must not stop every later run.
-
-What is redone: content not done with the same engine and settings, content whose last attempt
-failed for a reason outside the file (time limit, memory, crash, a file still being written), and
-everything with `--force`. A changed file's old record goes once the new one is in; a renamed file
-keeps its record under its new name; the same content under a second name is processed once.
+output folder must not stop every later run. When the folder stops taking writes (a full disk, a
+read-only mount) the run stops after its summary, and the next run does what is left.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from ..config import BatchConfig, Config
-from ..errors import OutputFolderError, UnreadableInput, UsageError
+from ..config import Config
+from ..errors import OutputFolderError, UsageError
 from ..outputs.export import CSV_COLUMNS
-from ..outputs.folder import OutputFolder, atomic_write, output_fault, page_image_name
-from ..records import Document
-from .executors import DaskExecutor, Executor, LocalExecutor
-from .inputs import (
-    PDF_AND_IMAGES,
-    TEXT_EXTRACTIONS,
-    Discovery,
-    InputChanged,
-    InputTooBig,
-    check_layout,
-    discover,
-    display_path,
-    identify,
-    path_key,
-)
-from .pool import Limits
+from ..outputs.folder import OutputFolder, output_fault
+from .command import Command
+from .commit import OUTPUTS_KEY
+from .executors import executor_for
+from .inputs import Discovery, check_layout, discover, display_path
+from .plan import Plan, Planner
 from .progress import Mode, Progress
-from .state import (
-    FINAL_TIMEOUTS,
-    DocumentRow,
-    FailureKind,
-    SourceRow,
-    StateStore,
-    config_hash,
-)
+from .state import StateStore, config_hash
 from .summary import BatchSummary, report_rebuild, report_run
-from .tasks import Outcome, Task
 
 if TYPE_CHECKING:
     from ..outputs.rebuild import Rebuilt
 
 log = logging.getLogger("perfscan")
-
-_OUTPUTS_KEY = "outputs_built_with"  # state meta: settings (and csv/xlsx) the tables were last built with
-
-
-@dataclass(frozen=True)
-class Command:
-    """What a batch does to each input: its process function (`module:function`, imported by the
-    workers only), engine name and input suffixes, and what a worker runs once before its first
-    document (`module:function` taking the config; models loaded there are start-up, not the
-    first document's time)."""
-
-    name: str
-    process: str
-    engine: str
-    suffixes: frozenset[str]
-    warm_up: str = ""
-
-
-def digitize(cfg: Config) -> Command:
-    """`perfscan run`: PDFs and images through the text or scan route."""
-    return Command("run", "pipeline.document:process_file", cfg.ocr.engine, PDF_AND_IMAGES,
-                   warm_up="pipeline.document:warm_up")
-
-
-def text_import() -> Command:
-    """`perfscan import-text`: tab-separated text extractions."""
-    return Command("import-text", "pipeline.document:import_text", "text", TEXT_EXTRACTIONS)
-
-
-@dataclass
-class _Plan:
-    tasks: list[Task] = field(default_factory=list)
-    # doc_id → the task of a document skipped as done (and whether it stands failed), should its
-    # record turn out to be damaged.
-    done: dict[str, tuple[Task, bool]] = field(default_factory=dict)
-    # (path, kind, reason) of inputs the coordinator could not even hash: failed without a worker.
-    unreadable: list[tuple[Path, FailureKind, str]] = field(default_factory=list)
-    # sha256 → the path as given (it names the document) and its source row, committed with it.
-    pending: dict[str, tuple[Path, SourceRow]] = field(default_factory=dict)
 
 
 def run_batch(
@@ -145,7 +77,7 @@ def run_batch(
                 raise
             raise OutputFolderError(f"{fault} ({display_path(out_dir)}); nothing was processed") from exc
         try:
-            batch = _Batch(folder, cfg, command, state, force, retry_failed, mode)
+            batch = Batch(folder, cfg, command, state, force, retry_failed, mode)
             batch.summary.quarantined.extend(set_aside)
             found = discover(paths, command.suffixes, out_dir)
             if found.empty and not allow_empty:
@@ -166,7 +98,7 @@ def rebuild_folder(out_dir: Path, cfg: Config, mode: Mode = "plain") -> BatchSum
     with folder.exclusive():
         state, set_aside = folder.open_state()
         try:
-            batch = _Batch(folder, cfg, Command("rebuild", "", "", frozenset()), state, False, False, mode)
+            batch = Batch(folder, cfg, Command("rebuild", "", "", frozenset()), state, False, False, mode)
             batch.summary.quarantined.extend(set_aside)
             batch.rebuild()
             return batch.summary
@@ -174,7 +106,9 @@ def rebuild_folder(out_dir: Path, cfg: Config, mode: Mode = "plain") -> BatchSum
             state.close()
 
 
-class _Batch:
+class Batch(Planner):
+    """One run over one output folder: plan (`plan.py`), execute, commit (`commit.py`), settle, summary."""
+
     def __init__(self, out: OutputFolder, cfg: Config, command: Command, state: StateStore, force: bool,
                  retry_failed: bool, mode: Mode):
         self.out = out
@@ -280,181 +214,8 @@ class _Batch:
                       extra={"event": "stopped", "data": {"reason": fault, "error": str(exc)}})
         return True
 
-    # --- planning --------------------------------------------------------------------------------
-
-    def _plan(self, found: Discovery) -> _Plan:
-        for item in found.not_taken:
-            if item.link:
-                self.summary.links_skipped += 1
-                self._note(logging.WARNING, "link_skipped", {"path": display_path(item.path), "reason": item.reason},
-                           "%s: %s", display_path(item.path), item.reason)
-                continue
-            self.summary.not_taken += 1
-            self._note(logging.INFO, "not_a_document", {"path": display_path(item.path), "reason": item.reason},
-                       "%s: not a document: %s", display_path(item.path), item.reason)
-        plan = _Plan()
-        first_of: dict[str, Path] = {}
-        settled: list[SourceRow] = []
-        cfg = self._worker_config()
-        self.summary.inputs = len(found.files)
-        for path in found.files:
-            try:
-                ident = identify(path, self.state.source(path_key(path)), force=self.force,
-                                 max_size=self.cfg.batch.max_file_size_mb * 2**20)
-            except (UnreadableInput, InputChanged, InputTooBig) as exc:
-                kind: FailureKind = (
-                    "unreadable" if isinstance(exc, UnreadableInput) else
-                    "changed" if isinstance(exc, InputChanged) else "too_large"
-                )
-                plan.unreadable.append((path, kind, str(exc)))
-                continue
-            self._forget_unreadable(path)
-            source = ident.source_row(path)
-            sha = ident.sha256
-            if sha in first_of:
-                self._duplicate(path, first_of[sha])
-                settled.append(source)
-                continue
-            first_of[sha] = path
-            task = Task(Path(os.path.abspath(path)), sha, ident.signature.size, ident.signature.mtime_ns, cfg,
-                        self.command.process, self.command.warm_up)
-            plan.pending[sha] = (path, source)
-            row = self.state.document(sha)
-            if (not self.force and row is not None and row.is_done(self.command.engine, self.settings)
-                    and not (self.retry_failed and row.status == "failed")
-                    and self.out.record_path(row.doc_id).exists()):
-                settle = self._already_done(path, row)
-                if settle != "damaged":
-                    if settle == "done":
-                        plan.done[row.doc_id] = (task, row.status == "failed")
-                    settled.append(source)
-                    continue
-            plan.tasks.append(task)
-        for sha in self.state.commit(None, settled):
-            self._delete_document_files(sha)
-        self._forget_failures_of_deleted_files(plan)
-        return plan
-
-    def _forget_failures_of_deleted_files(self, plan: _Plan) -> None:
-        """A failed document whose file is gone from every path it was seen at loses its record and
-        row. A good record stays when its file goes (it is data, the contract keeps every document
-        processed into the folder); a failure of a file nobody has any more is only noise, and it
-        would stand in documents.csv for ever."""
-        tonight = set(plan.pending) | {_pseudo_sha(path) for path, _, _ in plan.unreadable}
-        for row in self.state.failed():
-            if row.sha256 in tonight:
-                continue
-            # A failure keyed by its path (unreadable, too large) has no source row: its name is its path.
-            paths = self.state.paths_of(row.sha256) or [os.fsencode(row.source_path)]
-            if not any(os.path.lexists(p) for p in paths):
-                self.state.supersede(row.sha256)
-                self._delete_document_files(row.sha256, row.doc_id)
-                self._note(logging.INFO, "forgotten", {"path": row.source_path, "doc_id": row.doc_id},
-                           "%s: failed before and no longer there; its row is removed", row.source_path)
-
-    def _note(self, level: int, event: str, data: dict[str, object], msg: str, *args: object) -> None:
-        """A log line found while planning, held back so that the `start` line comes first."""
-        self._notes.append((level, msg, args, {"event": event, "data": data}))
-
-    def _worker_config(self) -> Config:
-        """The config the workers get: OCR threads set so that workers × threads = cores."""
-        if self.cfg.ocr.threads > 0:
-            return self.cfg
-        batch = self.cfg.batch
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        # On Dask a worker runs nthreads documents at once, normally one per core: one thread each.
-        threads = 1 if batch.executor == "dask" else max(1, cores // batch.workers)
-        return self.cfg.model_copy(update={"ocr": self.cfg.ocr.model_copy(update={"threads": threads})})
-
-    def _duplicate(self, path: Path, original: Path) -> None:
-        self.summary.duplicates += 1
-        self._note(logging.INFO, "document", {"path": display_path(path), "action": "duplicate",
-                                              "duplicate_of": display_path(original)},
-                   "%s: same content as %s, not processed again", display_path(path), display_path(original))
-
-    def _already_done(self, path: Path, row: DocumentRow) -> Literal["done", "duplicate", "damaged"]:
-        """A document done before: skipped, a duplicate of another name, or to do again (its record,
-        read to follow a rename, was damaged and has been set aside)."""
-        name = display_path(path)
-        if row.source_path != name:
-            if not os.path.lexists(row.source_path):
-                if not self._renamed(row, name):
-                    return "damaged"
-            elif not _same_file(row.source_path, path):
-                self._duplicate(path, Path(row.source_path))
-                return "duplicate"
-        self.summary.done_before += 1
-        if row.status == "failed":
-            self.summary.failed_before += 1
-        if row.too_slow:
-            self.summary.too_slow.append(name)
-        elif row.status == "failed":
-            self.summary.failed_unchanged.append(name)
-        self._note(logging.DEBUG, "document", {"path": name, "doc_id": row.doc_id, "action": "skipped",
-                                               "status": row.status}, "%s: already done (%s)", name, row.status)
-        self._skipped[row.doc_id] = row.status
-        return "done"
-
-    def _renamed(self, row: DocumentRow, name: str) -> bool:
-        """A done document whose file was renamed: not redone, only its recorded path follows (in
-        the record of each form of the file). False if a record is damaged (then set aside, and the
-        document is to do again)."""
-        docs = []
-        for record in self.out.form_records(row.doc_id):
-            try:
-                docs.append(Document.model_validate_json(record.read_bytes()))
-            except ValueError:
-                self._set_aside(record)
-                return False
-        self._outputs_change()
-        for doc in docs:
-            self.out.write_record(doc.model_copy(update={"source_path": name}))
-        self.state.rename(row.sha256, name)
-        self._note(logging.INFO, "renamed", {"path": name, "was": row.source_path, "doc_id": row.doc_id},
-                   "%s: renamed from %s, not processed again", name, row.source_path)
-        return True
-
-    def _set_aside(self, record: Path) -> None:
-        """A damaged record: into quarantine/, and its document is no longer done (redone when its
-        file is among the inputs; until then it has no rows)."""
-        self._outputs_change()
-        moved = self.out.quarantine(record)
-        self.state.undo(record.stem)
-        self.summary.quarantined.append(f"{record.relative_to(self.out.root)} → {moved}")
-        log.warning("%s: damaged record, moved to %s; its document is done again",
-                    record.relative_to(self.out.root), moved, extra={"event": "quarantined", "data": {
-                        "file": str(record.relative_to(self.out.root)), "moved_to": moved, "doc_id": record.stem}})
-
-    def _redo(self, plan: _Plan, damaged: list[str]) -> _Plan:
-        """The documents of this run's inputs that were skipped as done but whose records the
-        rebuild found damaged (and set aside): done again now, not on some later night."""
-        redo = _Plan(pending=plan.pending)
-        for doc_id in damaged:
-            if doc_id in plan.done:
-                task, failed = plan.done[doc_id]
-                redo.tasks.append(task)
-                self.summary.done_before -= 1
-                self.summary.failed_before -= failed
-        self.progress.add(len(redo.tasks))
-        return redo
-
-    def _report_plan(self, plan: _Plan) -> None:
-        b = self.cfg.batch
-        where = f"Dask at {b.scheduler}" if b.executor == "dask" else f"{b.workers} worker(s)"
-        limit = f"{b.memory_limit_mb} MB" if b.memory_limit_mb else "none"
-        log.info("perfscan %s: %d inputs, %d to do, %d already done, %d duplicates; %s, timeout %g s, "
-                 "memory limit %s", self.command.name, self.summary.inputs, len(plan.tasks) + len(plan.unreadable),
-                 self.summary.done_before, self.summary.duplicates, where, b.doc_timeout, limit,
-                 extra={"event": "start", "data": {"command": self.command.name, "inputs": self.summary.inputs,
-                                                   "to_do": len(plan.tasks) + len(plan.unreadable),
-                                                   "already_done": self.summary.done_before,
-                                                   "duplicates": self.summary.duplicates, "executor": b.executor,
-                                                   "workers": b.workers, "out": display_path(self.out.root)}})
-
-    # --- running and committing ------------------------------------------------------------------
-
-    def _execute(self, plan: _Plan) -> None:
-        executor = _executor(self.cfg.batch)
+    def _execute(self, plan: Plan) -> None:
+        executor = executor_for(self.cfg.batch)
         try:
             for outcome in executor.outcomes(plan.tasks, self._write_page):
                 self._commit(outcome, *plan.pending[outcome.task.sha256])
@@ -463,152 +224,11 @@ class _Batch:
             for doc_id in list(self._streamed):  # interrupted: documents that will not be committed
                 self._settle_pages(doc_id, keep=set())
 
-    def _write_page(self, task: Task, page: int, jpeg: bytes) -> None:
-        """A page image streamed from a worker (on an executor thread), staged at once under a temp
-        name beside its final one. It is put in place only when its document commits: until then a
-        previous record of the same document keeps pointing at its own images, and a killed run
-        leaves only temp files (`.*.tmp`), which the next run removes."""
-        doc_id = task.sha256[:16]
-        name = page_image_name(doc_id, page)
-        with self._streamed_lock:
-            self._streamed.setdefault(doc_id, set()).add(name)
-        try:
-            atomic_write(self.out.staged_path(name), jpeg)
-        except OSError as exc:
-            if output_fault(exc):
-                self._write_fault = exc
-            raise
-
-    def _settle_pages(self, doc_id: str, keep: set[str]) -> None:
-        """The staged page images of `doc_id`: those in `keep` (the pages its record names) go in
-        place, the others are dropped."""
-        with self._streamed_lock:
-            names = self._streamed.pop(doc_id, set())
-        for name in names:
-            staged = self.out.staged_path(name)
-            if name in keep and staged.exists():
-                os.replace(staged, self.out.root / name)
-            else:
-                staged.unlink(missing_ok=True)
-
-    def _commit(self, outcome: Outcome, path: Path, source: SourceRow) -> None:
-        if self._write_fault is not None:  # this document's failure is the folder's, not its own
-            raise self._write_fault
-        task = outcome.task
-        name = display_path(path)
-        if outcome.failure == "cancelled":
-            self._settle_pages(task.sha256[:16], keep=set())
-            return
-        timeouts = self._timeouts(outcome)
-        if outcome.result is not None and outcome.failure in (None, "input"):
-            docs = [d.model_copy(update={"source_path": name}) for d in outcome.result.documents]
-            jpegs = outcome.result.page_jpegs
-            if docs[0].status == "failed":
-                docs[0] = docs[0].model_copy(update={"message": _naming(path, docs[0].message)})
-        else:
-            reason = outcome.reason
-            if timeouts >= FINAL_TIMEOUTS:
-                reason += (f"; it ran out of time {timeouts} runs in a row, so it is not tried again while it is "
-                           "unchanged (--retry-failed tries it)")
-                self.summary.too_slow.append(name)
-            docs = [_failed(path, reason, task.sha256)]
-            jpegs = {}
-        doc = docs[0]  # the file's first form: its doc_id names the file's records and page images
-        self._outputs_change()
-        keep = {image for d in docs for image in d.page_images.values()}
-        self._settle_pages(doc.doc_id, keep)
-        self.out.write_records(docs, jpegs)
-        # Before the state row: a kill in between leaves the document not done, so redone and
-        # cleaned next time. A redone document may have had pages this attempt does not name.
-        for old_page in self.out.page_image_names(doc.doc_id) - keep:
-            (self.out.root / old_page).unlink(missing_ok=True)
-        row = DocumentRow(
-            sha256=task.sha256, doc_id=doc.doc_id, source_path=name, status=_file_status(docs),
-            failure=outcome.failure or "", message=doc.message, engine=self.command.engine,
-            config_hash=self.settings, pages=doc.pages, started_at=outcome.started_at, seconds=outcome.seconds,
-            worker_peak_rss=outcome.peak_rss or None, timeouts=timeouts,
-        )
-        for sha in self.state.commit(row, [source]):
-            self._delete_document_files(sha)
-        self.summary.peak_worker_rss = max(self.summary.peak_worker_rss, outcome.peak_rss)
-        self._count(docs, outcome.failure, outcome.seconds)
-
-    def _timeouts(self, outcome: Outcome) -> int:
-        """Runs in a row this content, with these settings, has run out of time (this one included)."""
-        if outcome.failure != "timeout":
-            return 0
-        before = self.state.document(outcome.task.sha256)
-        if before is None or before.engine != self.command.engine or before.config_hash != self.settings:
-            return 1
-        return before.timeouts + 1 if before.failure == "timeout" else 1
-
-    def _commit_failure(self, path: Path, kind: FailureKind, reason: str) -> None:
-        """An input the coordinator could not read (or that was being written): failed, no worker.
-
-        Its record is keyed by its path, not content, and the path's last good content is not
-        superseded: a file server that hiccups for a night must not cost the records of what it
-        served before. The next run that reads the file removes this record again.
-        """
-        name = display_path(path)
-        sha = _pseudo_sha(path)
-        doc = _failed(path, reason, sha)
-        self._outputs_change()
-        self.out.write_record(doc)
-        row = DocumentRow(sha, doc.doc_id, name, "failed", kind, doc.message, self.command.engine, self.settings)
-        self.state.commit(row, [])
-        self._count([doc], kind, 0.0)
-
-    def _forget_unreadable(self, path: Path) -> None:
-        """The file reads again: drop the failure recorded when it did not."""
-        pseudo = _pseudo_sha(path)
-        if self.state.document(pseudo) is not None:
-            self.state.supersede(pseudo)
-            self._delete_document_files(pseudo)
-
-    def _count(self, docs: list[Document], failure: str | None, seconds: float) -> None:
-        """One input done: each of its forms counted and logged, the progress advanced once."""
-        for doc in docs:
-            self.summary.statuses[doc.status] += 1
-            self._committed[doc.doc_id] = doc.status
-            self.summary.pages += doc.pages
-            if doc.status == "failed":
-                self.summary.failures[failure or "input"] += 1
-            level = logging.WARNING if doc.status == "failed" else logging.DEBUG
-            log.log(level, "%s: %s%s", doc.source_path, doc.status,
-                    f" — {doc.message}" if doc.message and doc.status in ("failed", "skipped") else "",
-                    extra={"event": "document", "data": {
-                        "path": doc.source_path, "doc_id": doc.doc_id, "action": "processed", "status": doc.status,
-                        "failure": failure or "", "message": doc.message, "pages": doc.pages,
-                        "seconds": round(seconds, 3)}})
-        self.progress.advance(sum(doc.pages for doc in docs))
-
-    # --- output folder ---------------------------------------------------------------------------
-
-    def _purge_superseded(self) -> None:
-        """Finish deletions a killed run left half done (state says superseded, files may remain)."""
-        for row in self.state.superseded():
-            self._delete_document_files(row.sha256, row.doc_id)
-
-    def _delete_document_files(self, sha: str, doc_id: str | None = None) -> None:
-        self._outputs_change()
-        doc_id = doc_id or sha[:16]
-        self.out.delete_document(doc_id)
-        self.state.forget(sha)
-
-    def _outputs_change(self) -> None:
-        """Before the first change to the records in this run: the tables are no longer current.
-
-        Written ahead of the change, so a run killed after it rebuilds the tables next time.
-        """
-        if not self._changed:
-            self._changed = True
-            self.state.set_meta(_OUTPUTS_KEY, "")
-
     def _outputs_current(self) -> bool:
         """Nothing changed since the tables were last built, with these settings and this
         reviews.csv: rebuilding them would write the same bytes."""
         files = [*(self.out.csv_path(name) for name in CSV_COLUMNS), self.out.workbook_path, self.out.review_index]
-        return (not self._changed and self.state.meta(_OUTPUTS_KEY) == self._built_with()
+        return (not self._changed and self.state.meta(OUTPUTS_KEY) == self._built_with()
                 and all(path.exists() for path in files))
 
     def _built_with(self) -> str:
@@ -618,7 +238,7 @@ class _Batch:
 
     def _rebuild_outputs(self) -> list[str]:
         """Settle every document of the folder (reviews, report ↔ table checks, the one status) and
-        write what spans documents (`rebuild.py`). The documents of this run are then counted by
+        write what spans documents (`outputs/rebuild.py`). The documents of this run are then counted by
         the status they settled on, and one whose status the settling changed is logged again.
         Returns the doc_ids of records found damaged (set aside, their documents no longer done)."""
         if self._outputs_current():
@@ -634,7 +254,7 @@ class _Batch:
         for record in done.damaged:
             self._set_aside(record)
         self._settled(done)
-        self.state.set_meta(_OUTPUTS_KEY, built_with)
+        self.state.set_meta(OUTPUTS_KEY, built_with)
         return done
 
     def _settled(self, done: Rebuilt) -> None:
@@ -657,55 +277,9 @@ class _Batch:
         for problem in done.problems:
             log.warning("%s", problem, extra={"event": "reviews", "data": {"problem": problem}})
 
-def _executor(batch: BatchConfig) -> Executor:
-    limits = Limits(
-        timeout=batch.doc_timeout,
-        memory_bytes=batch.memory_limit_mb * 2**20,
-        max_docs=batch.max_docs_per_worker,
-        start_timeout=batch.worker_start_timeout,
-        threads=1,
-        page_timeout=batch.page_timeout,
-    )
-    if batch.executor == "dask":
-        return DaskExecutor(limits, batch.scheduler)
-    return LocalExecutor(limits, batch.workers)
-
 
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError:
         return b""
-
-
-def _failed(path: Path, reason: str, sha: str) -> Document:
-    """The `failed` record of an input, its message naming the file."""
-    from ..document import failed_document
-
-    doc = failed_document(path, _naming(path, reason), sha)
-    return doc.model_copy(update={"source_path": display_path(path)})
-
-
-def _file_status(docs: list[Document]) -> str:
-    """The state row's status: the file's, not each form's (the records say those). A file whose
-    forms are all skipped is done like an ok one."""
-    statuses = {d.status for d in docs}
-    return next((s for s in ("failed", "needs_review") if s in statuses), "ok")
-
-
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _naming(path: Path, reason: str) -> str:
-    """A failure message that names the file, once."""
-    name = display_path(path.name)
-    return reason if reason.startswith(f"{name}: ") else f"{name}: {reason}"
-
-
-def _pseudo_sha(path: Path) -> str:
-    """Identity of an input whose content cannot be read: a hash of its path, not of its content."""
-    return hashlib.sha256(b"unreadable:" + path_key(path)).hexdigest()
