@@ -280,7 +280,7 @@ class Config(Section):
     ocr: OcrConfig = Field(description="the OCR engine and its options (`ocr/`)")
     read: ReadConfig = Field(description="cells → text lines → the engine (`scan/read.py`)")
     rules: RulesConfig = Field(description="the form catalogue (`forms/catalog.py`)")
-    batch: BatchConfig = Field(description="how a batch runs (`batch.py`)")
+    batch: BatchConfig = Field(description="how a batch runs (`batch/`)")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What a run did → the summary line, the JSON log's last object and the exit code.
 
-The counts per status are those each document settled on (`rebuild.py`), so the summary says what
+The counts per status are those each document settled on (`outputs/rebuild.py`), so the summary says what
 the records, the CSVs and the review page say.
 """
 

@@ -27,7 +27,7 @@ def assess(doc: Document, forms: Catalogue, review_confidence: float) -> Documen
 
 def check(doc: Document, forms: Catalogue, review_confidence: float) -> Document:
     """Every rule on the document as it stands — as repaired, or with a person's review applied
-    (`reviews.py`) — then status and message."""
+    (`outputs/reviews.py`) — then status and message."""
     doubtful_rows = [i.seq for i in doc.indicators if i.needs_review]
     findings = [_weighed(doc, rule, hit, review_confidence, doubtful_rows) for rule, hit in evaluate(doc, forms)]
     return with_status(doc.model_copy(update={"findings": findings}), review_confidence)

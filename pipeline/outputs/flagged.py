@@ -1,7 +1,7 @@
 """A document → the values a person should check, each with why: read below the review
 confidence, named by the reason its row was flagged while reading (`二级 … not a 二级 label` names
 the 二级 cell; a reason that names no cell flags the row's cells), repaired by arithmetic, or named by
-a finding (seq + field, see `rules.Ref`). The review pages (`review.py`) and the review app
+a finding (seq + field, see `checks.cells.Ref`). The review pages (`review.py`) and the review app
 (`reviewapp.py`) show the same values.
 """
 
