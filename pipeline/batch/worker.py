@@ -201,8 +201,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # Run as `pipeline.batch.worker`, not `__main__`, so that the classes pickled both ways are the same
-    # classes on both sides of the pipe.
-    from pipeline.batch.worker import main as worker_main
-
-    sys.exit(worker_main())
+    # What crosses the pipe is defined in `tasks.py`, imported by that name on both sides, so the
+    # classes pickled both ways are the same however this module is started.
+    sys.exit(main())
