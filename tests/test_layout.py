@@ -37,3 +37,26 @@ def test_a_continued_page_that_lost_its_outer_column_keeps_its_columns():
         page2 = [i for i in table.indicators if i.page == 2]
         assert [(i.level2, i.level3, i.target, i.max_score) for i in page2][0][:3] == ("质量指标", "乙0", "=100.00(%)")
         assert all(str(i.max_score) == "3.00" and str(i.score) == "3.00" for i in page2)
+
+
+def test_header_cells_run_together_are_split_at_the_column_rulings_below():
+    """`二级指 三级指标` and `分值得分` each read as one header cell (their rulings faded in the
+    header row): split at the rulings the rows below have (二级 is narrower than 三级), not at
+    the middle, and 得分 is still found inside `分值得分`."""
+    edges = (100, 200, 300, 500, 620, 740, 820, 900)
+
+    def row(y, texts, joined=()):
+        cells, k = [], 0
+        while k < len(texts):
+            width = 2 if k in joined else 1
+            cell = Cell(page=1, row=y, col=k, text=texts[k], engine="rapidocr",
+                        bbox=BBox(edges[k], 40 * y, edges[k + width], 40 * y + 40))
+            cells += [cell] * width
+            k += width
+        return Row(page=1, cells=tuple(cells), first_on_page=y == 0, left=100)
+
+    header = row(0, ("一级指标", "二级指 三级指标", "", "年度指标值", "实际完成值", "分值得分", ""), joined=(1, 5))
+    rows = [header] + [row(y, ("产出指标", "数量指标", f"甲{y}", "=1(个)", "1(个)", "2.00", "1.50")) for y in (1, 2, 3)]
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+    assert [(i.level2, i.level3, str(i.max_score), str(i.score)) for i in table.indicators] == [
+        ("数量指标", f"甲{y}", "2.00", "1.50") for y in (1, 2, 3)]
