@@ -205,6 +205,10 @@ def read_indicator_table(
             if text and value is None:
                 notes.append(f"{name} not a number: {text}")
 
+        if _stamp_words(str(values["deviation_reason"]), numbers):
+            reader.corrections.append(_dropped(prov.pop("deviation_reason", None), seq, str(values["deviation_reason"]),
+                                               "stamp"))
+            values["deviation_reason"] = ""
         noted = next((k for k in ("level3", "target", "actual") if NOTE.match(str(values[k]))), None)
         if noted is not None:
             # The note cell spans the block's 三级/年度指标值/完成值 columns: by the merged-cell
@@ -330,10 +334,23 @@ def _snapped(
     return word
 
 
-def _dropped(p: Provenance | None, seq: int, text: str) -> Correction:
+def _dropped(p: Provenance | None, seq: int, text: str, kind: str = "garbage") -> Correction:
     """A reason cell without any Chinese is ruling/stamp residue (`-8711`), not a reason."""
     return Correction(page=p.page if p else None, seq=seq, field="deviation_reason", raw=text,
-                      corrected="", kind="garbage", confidence=p.confidence if p else 1.0)
+                      corrected="", kind=kind, confidence=p.confidence if p else 1.0)
+
+
+STAMP_WORDS_MAX = 4
+"""A 偏差原因 is a sentence; the seal stamped over the table's last rows is read in that column as
+a few characters of its ring (`城市`, `丁理`, `市运行限`)."""
+
+
+def _stamp_words(reason: str, numbers: dict[str, Decimal | None]) -> bool:
+    """Whether a reason is a seal's text: a few characters on a row with full marks, where the
+    rules ask for no reason. Dropped, it is in corrections.csv (kind `stamp`); what it cost is at
+    most a reason nobody had to give, so the row is not flagged for it."""
+    full = numbers["max_score"] is not None and numbers["score"] == numbers["max_score"]
+    return full and 0 < len(reason) <= STAMP_WORDS_MAX
 
 
 def _spread_notes(rows: list[Indicator]) -> list[Indicator]:
