@@ -139,6 +139,12 @@ class GridConfig(Section):
     lone_edge_coverage: float = Field(
         description="…for an inner edge with no ruled neighbour along its grid line: overall and at each end"
     )
+    column_line_share: float = Field(
+        description="a grid line ruled on this share of a table's rows is a column line: where its ruling faded, "
+        "the text may show it"
+    )
+    text_gap_in: float = Field(description="…where the texts beside it stand this far (inches) from it, on both sides at least")
+    text_min_in: float = Field(description="…and text on each side of it is at least a glyph this size (inches) square")
 
 
 class RapidOcrOptions(Section):

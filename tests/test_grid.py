@@ -491,3 +491,20 @@ def test_a_faint_streak_on_a_skewed_scan_is_not_a_column(skew):
     scanned = degrade(page, 200, jpeg=70, noise=3)
     grids = detect_grids(as_page(scanned, 200), GridConfig()).grids
     assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+
+
+def test_a_faded_column_ruling_is_put_back_where_the_text_parts():
+    """The 分值 | 得分 ruling faded away on three indicator rows (and the 年度指标值 | 实际完成值 one on
+    two): `7.50` `7.50` became one cell read `7.507.50`. Both texts stand well apart from the line
+    and nothing crosses it, while the same line is ruled on the table's other rows: two cells."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    image = rendered.image.copy()
+    first = 10  # the first indicator row (see project_form)
+    for col, rows in ((6, (first, first + 1, first + 3)), (4, (first + 2, first + 4))):
+        x = round(rendered.col_x[col])
+        for r in rows:
+            y0, y1 = round(rendered.row_y[r]) + 3, round(rendered.row_y[r + 1]) - 3
+            image[y0:y1, x - 3 : x + 4] = 255
+    grids = detect_grids(as_page(degrade(image, 200, jpeg=80, noise=2), 200), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)

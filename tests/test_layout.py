@@ -9,7 +9,7 @@ from pipeline.forms.layout import Row
 from pipeline.types import BBox, Cell
 
 HEADER = ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分")
-EDGES = (100, 200, 300, 500, 620, 740, 820, 900)
+EDGES = (100, 200, 300, 500, 620, 740, 820, 900, 1100)
 
 
 def _row(page: int, y: int, texts: tuple[str, ...], first: int = 0) -> Row:
@@ -37,3 +37,41 @@ def test_a_continued_page_that_lost_its_outer_column_keeps_its_columns():
         page2 = [i for i in table.indicators if i.page == 2]
         assert [(i.level2, i.level3, i.target, i.max_score) for i in page2][0][:3] == ("质量指标", "乙0", "=100.00(%)")
         assert all(str(i.max_score) == "3.00" and str(i.score) == "3.00" for i in page2)
+
+
+def test_header_cells_run_together_are_split_at_the_column_rulings_below():
+    """`二级指 三级指标` and `分值得分` each read as one header cell (their rulings faded in the
+    header row): split at the rulings the rows below have (二级 is narrower than 三级), not at
+    the middle, and 得分 is still found inside `分值得分`."""
+    edges = (100, 200, 300, 500, 620, 740, 820, 900)
+
+    def row(y, texts, joined=()):
+        cells, k = [], 0
+        while k < len(texts):
+            width = 2 if k in joined else 1
+            cell = Cell(page=1, row=y, col=k, text=texts[k], engine="rapidocr",
+                        bbox=BBox(edges[k], 40 * y, edges[k + width], 40 * y + 40))
+            cells += [cell] * width
+            k += width
+        return Row(page=1, cells=tuple(cells), first_on_page=y == 0, left=100)
+
+    header = row(0, ("一级指标", "二级指 三级指标", "", "年度指标值", "实际完成值", "分值得分", ""), joined=(1, 5))
+    rows = [header] + [row(y, ("产出指标", "数量指标", f"甲{y}", "=1(个)", "1(个)", "2.00", "1.50")) for y in (1, 2, 3)]
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+    assert [(i.level2, i.level3, str(i.max_score), str(i.score)) for i in table.indicators] == [
+        ("数量指标", f"甲{y}", "2.00", "1.50") for y in (1, 2, 3)]
+
+
+def test_a_seals_characters_in_the_reason_column_of_a_full_marks_row_are_dropped_and_flagged():
+    """A grey seal over the last rows reads as `城市` in 偏差原因; a row with full marks needs no
+    reason, so a few characters there are the seal's: dropped (in corrections), no reason to look.
+    A row that lost marks keeps its reason, however short."""
+    rows = [_row(1, 0, HEADER + ("偏差原因",))]
+    rows.append(_row(1, 1, ("产出指标", "数量指标", "甲", "=1(个)", "1(个)", "2.00", "2.00", "城市")))
+    rows.append(_row(1, 2, ("产出指标", "数量指标", "乙", "=1(个)", "0(个)", "2.00", "1.00", "未完成")))
+    reader = FieldReader()
+    table = read_indicator_table(rows, 0, "project", reader, default_catalogue())
+    first, second = table.indicators
+    assert first.deviation_reason == "" and not first.needs_review
+    assert any(c.raw == "城市" and c.kind == "stamp" for c in reader.corrections)
+    assert second.deviation_reason == "未完成"

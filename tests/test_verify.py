@@ -41,9 +41,11 @@ def test_two_cells_read_as_one_are_flagged_not_parsed():
     rows = [_row(1, "数量指标", "2.50", "2.50", target="=100.00(%)100.00(%)", actual="=100.00(%)100.00(%)"),
             _row(2, "时效指标", "2.50", "2.50", target="及时及时", actual="及时及时"),
             _row(3, "质量指标", "2.50", "2.50", target="全年不少于2次", actual="3次")]
+    rows.append(_row(4, "质量指标", "2.50", "2.50", target="=100.00(%)", actual="100.00(%)及时"))
+    rows.append(_row(5, "质量指标", "2.50", "2.50", target="=0(起)", actual="0发生"))
     flags = _flags(_doc(rows))
-    assert set(flags) == {1, 2}
-    assert "more than one value" in flags[1] and "twice" in flags[2]
+    assert set(flags) == {1, 2, 4}
+    assert "more than one value" in flags[1] and "twice" in flags[2] and "two cells read as one" in flags[4]
 
 
 def test_labels_outside_the_vocabulary_or_hierarchy_are_flagged():

@@ -117,6 +117,9 @@ def _measure_problem(text: str) -> str:
     gaps = re.findall(r"\d([^\d.]+)(?=\d)", text)
     if len(_NUMBER.findall(text)) >= 2 and any(g.strip() for g in gaps):
         return f"“{text}” holds more than one value"
+    # A value in its unit's brackets, and words after it: `100.00(%)及时` (the cell below ran into it).
+    if re.search(r"\d\s*[(（][^)）]*[)）]\s*[\u3400-\u9fff]", text):
+        return f"“{text}” holds a value and more words: two cells read as one?"
     if text.count("(") + text.count("（") != text.count(")") + text.count("）"):
         return f"“{text}” has a bracket without its pair: a glyph lost at the cell's edge?"
     if re.match(r"^[=≥≤><]{2,}", text):

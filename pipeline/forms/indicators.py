@@ -14,15 +14,18 @@ Shared by both table forms; the columns are found by header text. What this modu
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+
+import numpy as np
 
 from ..correct import parse_decimal, parse_measure
 from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .catalog import Catalogue
 from .fields import FieldReader
-from .layout import Column, Row, aligned_pages, column_at, label_of, map_columns
+from .layout import Column, Row, aligned_pages, column_at, column_lines, label_of, map_columns
 from .levels import snap
 
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
@@ -47,12 +50,16 @@ def is_header(row: Row, catalogue: Catalogue) -> bool:
     return "max_score" in cols or "score" in cols or len({"level1", "level2", "target", "actual"} & set(cols)) >= 2
 
 
-def complete_columns(header: Row, cols: dict[str, Column], order: tuple[str, ...]) -> dict[str, Column]:
+def complete_columns(
+    header: Row, cols: dict[str, Column], order: tuple[str, ...], lines: Sequence[float] = ()
+) -> dict[str, Column]:
     """The header's columns with those its text did not name filled in from the form's column order
     (`order`: the catalogue's indicator columns, left to right, 权重 only on some forms).
 
-    - One header cell named for two neighbouring columns (`年度指标值全年完成值`, the ruling between
-      them lost) is split at its middle, when the route gives boxes.
+    - One header cell named for two neighbouring columns (`年度指标值全年完成值`, `分值得分`, the
+      ruling between them lost) is split, when the route gives boxes: at the column ruling of the
+      rows below (`lines`, x positions) nearest its middle, else at its middle (二级 and 三级 are
+      not equally wide).
     - Header cells named for nothing, between two named ones (or right of the last), take the
       missing columns of that stretch in `order`, when there are exactly as many of each.
     """
@@ -62,7 +69,9 @@ def complete_columns(header: Row, cols: dict[str, Column], order: tuple[str, ...
         column = cols[names[0]]
         if len(names) == 2 and column.x0 is not None and column.x1 is not None:
             middle = (column.x0 + column.x1) / 2
-            cols[names[0]], cols[names[1]] = replace(column, x1=middle), replace(column, x0=middle)
+            inside = [x for x in lines if column.x0 + 0.15 * (column.x1 - column.x0) < x < column.x1 - 0.15 * (column.x1 - column.x0)]
+            cut = float(min(inside, key=lambda x: abs(x - middle), default=middle))
+            cols[names[0]], cols[names[1]] = replace(column, x1=cut), replace(column, x0=cut)
     header_cells = [i for i, cell in enumerate(header.cells)
                     if cell is not None and cell.text.strip() and (i == 0 or header.cells[i - 1] is not cell)]
     named = {c.index: max(order.index(n) for n, c2 in cols.items() if c2.index == c.index) for c in cols.values()}
@@ -80,6 +89,27 @@ def complete_columns(header: Row, cols: dict[str, Column], order: tuple[str, ...
         stretch = []
         previous = named[i] if i is not None else previous
     return cols
+
+
+def _shared_lines(rows: list[Row], header_index: int) -> list[float]:
+    """Column rulings of the header's table (x, header page) that every later page's table has too.
+
+    A photo's pages lie under different perspectives: a ruling of page 1 is elsewhere on page 2,
+    and a header cell split there would misplace page 2's cells.
+    """
+    header = rows[header_index]
+    if header.left is None:
+        return []
+    table = [r for r in rows[header_index + 1 :] if r.left is not None]
+    lines = column_lines([r for r in table if r.page == header.page and r.left == header.left])
+    if not len(lines):
+        return []
+    tolerance = 0.01 * (lines[-1] - lines[0])
+    for page in {r.page for r in table} - {header.page}:
+        part = [r for r in table if r.page == page]
+        other = column_lines(part) - (part[0].left - header.left)
+        lines = np.asarray([x for x in lines if len(other) and np.abs(other - x).min() <= tolerance])
+    return [float(x) for x in lines]
 
 
 def _numeric(row: Row, col: int) -> bool:
@@ -109,7 +139,8 @@ def read_indicator_table(
 ) -> IndicatorTable:
     rows = aligned_pages(rows, header_index)
     roles = catalogue.columns.indicators
-    cols = complete_columns(rows[header_index], map_columns(rows[header_index], roles), tuple(roles))
+    header = rows[header_index]
+    cols = complete_columns(header, map_columns(header, roles), tuple(roles), _shared_lines(rows, header_index))
     if "weight" not in cols and catalogue.forms[form_type].weight_column:
         cols = _find_weight_column(rows, header_index, cols)
     known = [v for k, v in cols.items() if k != "reason"]
@@ -174,6 +205,10 @@ def read_indicator_table(
             if text and value is None:
                 notes.append(f"{name} not a number: {text}")
 
+        if _stamp_words(str(values["deviation_reason"]), numbers):
+            reader.corrections.append(_dropped(prov.pop("deviation_reason", None), seq, str(values["deviation_reason"]),
+                                               "stamp"))
+            values["deviation_reason"] = ""
         noted = next((k for k in ("level3", "target", "actual") if NOTE.match(str(values[k]))), None)
         if noted is not None:
             # The note cell spans the block's 三级/年度指标值/完成值 columns: by the merged-cell
@@ -299,10 +334,23 @@ def _snapped(
     return word
 
 
-def _dropped(p: Provenance | None, seq: int, text: str) -> Correction:
+def _dropped(p: Provenance | None, seq: int, text: str, kind: str = "garbage") -> Correction:
     """A reason cell without any Chinese is ruling/stamp residue (`-8711`), not a reason."""
     return Correction(page=p.page if p else None, seq=seq, field="deviation_reason", raw=text,
-                      corrected="", kind="garbage", confidence=p.confidence if p else 1.0)
+                      corrected="", kind=kind, confidence=p.confidence if p else 1.0)
+
+
+STAMP_WORDS_MAX = 4
+"""A 偏差原因 is a sentence; the seal stamped over the table's last rows is read in that column as
+a few characters of its ring (`城市`, `丁理`, `市运行限`)."""
+
+
+def _stamp_words(reason: str, numbers: dict[str, Decimal | None]) -> bool:
+    """Whether a reason is a seal's text: a few characters on a row with full marks, where the
+    rules ask for no reason. Dropped, it is in corrections.csv (kind `stamp`); what it cost is at
+    most a reason nobody had to give, so the row is not flagged for it."""
+    full = numbers["max_score"] is not None and numbers["score"] == numbers["max_score"]
+    return full and 0 < len(reason) <= STAMP_WORDS_MAX
 
 
 def _spread_notes(rows: list[Indicator]) -> list[Indicator]:

@@ -113,13 +113,13 @@ def aligned_pages(rows: list[Row], header_index: int) -> list[Row]:
     header = rows[header_index]
     if header.left is None:
         return rows
-    reference = _edges([r for r in rows[header_index:] if r.page == header.page and r.left == header.left])
+    reference = column_lines([r for r in rows[header_index:] if r.page == header.page and r.left == header.left])
     if len(reference) < 3:
         return rows
     tolerance = 0.01 * (reference[-1] - reference[0])
     placed: dict[tuple[int, float], float] = {}
     for key in {(r.page, r.left) for r in rows[header_index + 1 :] if r.page != header.page and r.left is not None}:
-        edges = _edges([r for r in rows[header_index + 1 :] if (r.page, r.left) == key])
+        edges = column_lines([r for r in rows[header_index + 1 :] if (r.page, r.left) == key])
         if len(edges) < 3:
             continue
 
@@ -136,7 +136,7 @@ def aligned_pages(rows: list[Row], header_index: int) -> list[Row]:
     return [replace(r, left=placed[(r.page, r.left)]) if (r.page, r.left) in placed else r for r in rows]
 
 
-def _edges(rows: list[Row]) -> np.ndarray:
+def column_lines(rows: list[Row]) -> np.ndarray:
     """The x positions of these rows' column rulings: where at least three cells begin or end,
     within 0.5% of the table's width (a photo's slanted rulings give no such line, and are left
     where their left edge puts them)."""

@@ -105,8 +105,9 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     h_edges = edge_mask(h_ridge, dpi, cfg)
     v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
+    glyphs = _glyphs(ink, dpi, cfg)
     for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
-        grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg)
+        grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg, glyphs=glyphs)
         if grid is not None and len(grid.cells) >= cfg.min_cells:
             grids.append(grid)
     grids.sort(key=lambda g: min(c.bbox.y0 for c in g.cells if c.bbox is not None))
@@ -501,10 +502,12 @@ def build_grid(
     shape: tuple[int, ...],
     dpi: float,
     cfg: GridConfig,
+    glyphs: np.ndarray | None = None,
 ) -> TableGrid | None:
     """One table from its rulings: every ruling position is a grid line across the table, each
     slot edge is checked against the edge masks, and slots joined across missing edges become
-    one merged cell. Boxes are the cells' corner points (ruling intersections) in page pixels."""
+    one merged cell. Boxes are the cells' corner points (ruling intersections) in page pixels.
+    With the page's `glyphs` (`_glyphs`), a column edge lost where the text shows it is put back."""
     gap = cfg.min_cell_in * dpi
     centre_x = float(np.median([(h.t0 + h.t1) / 2 for h in hs]))
     centre_y = float(np.median([(v.t0 + v.t1) / 2 for v in vs]))
@@ -535,8 +538,77 @@ def build_grid(
         lone = right[:, i] & ~np.r_[False, right[:-1, i]] & ~np.r_[right[1:, i], False]
         for r in np.flatnonzero(lone):
             right[r, i] = _strictly_ruled(v_runs[i][r], cfg)
+    if glyphs is not None:
+        right = _parted_by_text(right, corners, glyphs, dpi, cfg)
     cells = _merge_slots(page, right, below, corners, shape)
     return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
+
+
+def _glyphs(ink: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
+    """Ink that is not a long straight stroke: text, without rulings (faint ones the grid did
+    not take are still here) or scanner streaks, which are longer than any glyph stroke."""
+    binary = (ink > cfg.ink_threshold).astype(np.uint8)
+    length = max(5, round(cfg.line_kernel_in * dpi))
+    lines = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    lines |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return (binary > 0) & (cv2.dilate(lines, np.ones((3, 3), np.uint8)) == 0)
+
+
+def _parted_by_text(
+    right: np.ndarray, corners: np.ndarray, text: np.ndarray, dpi: float, cfg: GridConfig
+) -> np.ndarray:
+    """`right` with the column edges a faded ruling lost put back where the text parts there.
+
+    A column line ruled on other rows of the table, missing on a run of rows, where on every row
+    of the run the text stands well apart on both sides of it or there is none: two cells, not
+    one (a faded 分值 | 得分 ruling read `7.50` `7.50` as `7.507.50`). A merged cell's text runs
+    across the lines inside it or stands to one side of them, and keeps the cell whole.
+    """
+    n_rows, n_lines = right.shape
+    half = max(1, round(cfg.text_gap_in * dpi))
+    min_ink = max(4, round((cfg.text_min_in * dpi) ** 2))
+    out = right.copy()
+    for i in range(1, n_lines - 1):
+        if right[:, i].sum() < max(2, cfg.column_line_share * n_rows):
+            continue  # not a column line of this table, or too rarely ruled to call one
+        r = 0
+        while r < n_rows:
+            if right[r, i]:
+                r += 1
+                continue
+            end = r
+            while end < n_rows and not right[end, i]:
+                end += 1
+            sides = [_sides(text, corners, right[row], row, i, half, min_ink) for row in range(r, end)]
+            if "both" in sides and all(side in ("both", "neither") for side in sides):
+                out[r:end, i] = True
+            r = end
+    return out
+
+
+def _sides(text: np.ndarray, corners: np.ndarray, ruled: np.ndarray, r: int, i: int, half: int, min_ink: int) -> str:
+    """Where row `r`'s text stands about vertical grid line `i`, within the cell it would part
+    (between the nearest lines ruled on this row, `ruled`): "across" (ink on the line, or only a
+    gap between characters beside it: two cells' texts are apart by both cells' padding),
+    "both" sides, "one", or "neither". What is left of a ruling along the cell's sides and along
+    the line itself (a quarter of `half` either side) is not looked at."""
+    clear = max(2, half // 4)
+    a = max(k for k in range(i) if ruled[k]) if ruled[:i].any() else 0
+    b = min(k for k in range(i + 1, len(ruled)) if ruled[k]) if ruled[i + 1 :].any() else len(ruled) - 1
+    y0 = round(max(corners[r, a, 1], corners[r, i, 1], corners[r, b, 1])) + half
+    y1 = round(min(corners[r + 1, a, 1], corners[r + 1, i, 1], corners[r + 1, b, 1])) - half
+    x = round((corners[r, i, 0] + corners[r + 1, i, 0]) / 2)
+    x0 = round(max(corners[r, a, 0], corners[r + 1, a, 0])) + clear
+    x1 = round(min(corners[r, b, 0], corners[r + 1, b, 0])) - clear
+    if y1 - y0 < 2 or not x0 + half < x < x1 - half:
+        return "across"
+    inked = np.flatnonzero(text[y0:y1, x0:x1].any(axis=0)) + x0
+    left, right = inked[inked < x - clear], inked[inked > x + clear]
+    if len(left) and len(right) and right[0] - left[-1] <= 2 * half:
+        return "across"
+    on_left = text[y0:y1, x0 : x - clear].sum() >= min_ink
+    on_right = text[y0:y1, x + clear + 1 : x1].sum() >= min_ink
+    return "both" if on_left and on_right else "one" if on_left or on_right else "neither"
 
 
 def _merge_slots(
