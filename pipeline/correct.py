@@ -130,6 +130,17 @@ def drop_thousands(text: str) -> str:
     return _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), text)
 
 
+_SPECK_AFTER_UNIT = re.compile(r"([)）%])\s*[.。,，·'`]+$")
+_DOUBLED_POINT = re.compile(r"(?<=\d)\.{2,}(?=\d)")
+
+
+def specks(text: str) -> str:
+    """`98.50(%).` → `98.50(%)`, `≥90..00(%)` → `≥90.00(%)`: a dot after a value's closing unit,
+    or a second point inside a number, is a speck of the scan read as punctuation (a value's
+    text never ends in one, a number has one point)."""
+    return _DOUBLED_POINT.sub(".", _SPECK_AFTER_UNIT.sub(r"\1", text))
+
+
 _CHINESE_PUNCT_KEEP = set("！，：；？")
 
 
@@ -222,6 +233,7 @@ def correct(raw: str, kind: FieldKind) -> Corrected:
         text = step("punctuation", decimal_comma, text)
     if kind in ("number", "measure"):
         text = step("thousands_separator", drop_thousands, text)
+        text = step("speck", specks, text)
     before = re.sub(r"\s+", " ", text.strip())
     text = remove_layout_spaces(text)
     if text != before and re.search(f"[{CJK}] [{CJK}]", before):

@@ -24,6 +24,8 @@ from pipeline.correct import correct, parse_decimal, parse_measure, split_values
         ("（%）", "measure", "(%)", "full_width"),
         ("7,50", "number", "7.50", "punctuation"),  # a decimal point read as a comma
         ("7,.50", "number", "7.50", "punctuation"),
+        ("98.50(%).", "measure", "98.50(%)", "speck"),  # a speck after the unit read as a full stop
+        ("≥90..00(%)", "measure", "≥90.00(%)", "speck"),
     ],
 )
 def test_real_damage_is_undone_and_audited(raw, kind, expected, change):
