@@ -446,7 +446,7 @@ def test_one_lost_edge_beside_a_label_stays_local():
     the lower row: the label and the lower value join into an L. That L is cut into rectangles;
     widening it to its bounding box swallowed the upper value too, and on a real page the
     widening cascaded until one cell covered the whole table."""
-    from pipeline.scan.grid import _merge_slots
+    from pipeline.scan.cells import _merge_slots
 
     n_rows, n_cols = 3, 3
     right = np.ones((n_rows, n_cols + 1), dtype=bool)
