@@ -220,3 +220,20 @@ def test_a_target_without_the_sign_its_column_writes_is_flagged():
     assert list(flags) == [5] and "no sign" in flags[5]
     plain = [_row(k, "数量指标", "2.50", "2.50", target=f"{k}.00(个)", actual=f"{k}.00(个)") for k in range(1, 6)]
     assert _flags(_doc(plain)) == {}
+
+
+def test_a_cell_reaching_past_a_narrow_columns_middle_does_not_hold_it():
+    """A photo's page-2 cell, placed under a header read at another perspective, reaches past the
+    middle of the narrow 权重 column beside it: it holds 一级 only. Covering most of both, it holds both."""
+    from pipeline.forms.indicators import _joined_columns
+    from pipeline.forms.layout import Column, Row
+    from pipeline.types import BBox, Cell
+
+    cols = {"level1": Column(0, 0, 100, 0), "weight": Column(1, 100, 140, 0), "level2": Column(2, 140, 260, 0)}
+
+    def row(x0, x1):
+        return Row(page=2, cells=(Cell(page=2, row=0, col=0, text="产出指标", bbox=BBox(x0, 0, x1, 40)),),
+                   first_on_page=False, left=0)
+
+    assert _joined_columns(row(0, 125), cols) == []
+    assert _joined_columns(row(0, 140), cols) == ["level1", "weight"]

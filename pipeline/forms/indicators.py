@@ -268,8 +268,13 @@ LABELS = {"level1": "一级", "weight": "权重", "level2": "二级", "level3": 
 """The columns no row of the forms merges (the 投入管理 note, which spans 三级 to 完成值, aside)."""
 
 
+JOINED_SHARE = 0.75
+"""…of a column's width a cell covers to hold that column: a photo's cells, placed under a header read
+at another perspective, reach past the middle of a narrow neighbour (权重) without holding it."""
+
+
 def _joined_columns(row: Row, cols: dict[str, Column]) -> list[str]:
-    """The columns one cell of this row covers the middles of, when it covers two or more.
+    """The columns one cell of this row covers (`JOINED_SHARE` of their width), when two or more.
 
     A ruling lost between two cells makes one cell of them: `可持续影响` (二级) and
     `文化阵地长效管理机制健全性` (三级) read as one, their lines interleaved, and the block's
@@ -285,8 +290,9 @@ def _joined_columns(row: Row, cols: dict[str, Column]) -> list[str]:
             column = cols.get(name)
             if column is None or column.x0 is None or column.x1 is None:
                 continue
-            middle = (column.x0 + column.x1) / 2 + row.left - column.left
-            if cell.bbox.x0 <= middle < cell.bbox.x1:
+            shift = row.left - column.left
+            overlap = min(cell.bbox.x1, column.x1 + shift) - max(cell.bbox.x0, column.x0 + shift)
+            if overlap >= JOINED_SHARE * (column.x1 - column.x0):
                 covered.append(name)
         if len(covered) >= 2:
             return covered
