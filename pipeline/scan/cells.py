@@ -8,12 +8,14 @@ it. Slots joined across missing edges are merged cells.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 from ..config import GridConfig
 from ..types import BBox, Cell, TableGrid
-from .rulings import Ruling, fitted
+from .rulings import Ruling, fitted, long_strokes
 
 
 def _cross(h: Ruling, v: Ruling) -> tuple[float, float]:
@@ -127,12 +129,13 @@ def build_grid(
     shape: tuple[int, ...],
     dpi: float,
     cfg: GridConfig,
-    glyphs: np.ndarray | None = None,
+    glyphs: Callable[[], np.ndarray] | None = None,
 ) -> TableGrid | None:
     """One table from its rulings: every ruling position is a grid line across the table, each
     slot edge is checked against the edge masks, and slots joined across missing edges become
     one merged cell. Boxes are the cells' corner points (ruling intersections) in page pixels.
-    With the page's `glyphs` (`glyph_mask`), a column edge lost where the text shows it is put back."""
+    Given the page's `glyphs` (`glyph_mask`, made when first asked for), a column edge lost where
+    the text shows it is put back."""
     gap = cfg.min_cell_in * dpi
     centre_x = float(np.median([(h.t0 + h.t1) / 2 for h in hs]))
     centre_y = float(np.median([(v.t0 + v.t1) / 2 for v in vs]))
@@ -172,15 +175,12 @@ def build_grid(
 def glyph_mask(ink: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
     """Ink that is not a long straight stroke: text, without rulings (faint ones the grid did
     not take are still here) or scanner streaks, which are longer than any glyph stroke."""
-    binary = (ink > cfg.ink_threshold).astype(np.uint8)
-    length = max(5, round(cfg.line_kernel_in * dpi))
-    lines = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-    lines |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
-    return (binary > 0) & (cv2.dilate(lines, np.ones((3, 3), np.uint8)) == 0)
+    binary = ink > cfg.ink_threshold
+    return binary & ~long_strokes(binary, max(5, round(cfg.line_kernel_in * dpi)))
 
 
 def _parted_by_text(
-    right: np.ndarray, corners: np.ndarray, text: np.ndarray, dpi: float, cfg: GridConfig
+    right: np.ndarray, corners: np.ndarray, glyphs: Callable[[], np.ndarray], dpi: float, cfg: GridConfig
 ) -> np.ndarray:
     """`right` with the column edges a faded ruling lost put back where the text parts there.
 
@@ -204,7 +204,7 @@ def _parted_by_text(
             end = r
             while end < n_rows and not right[end, i]:
                 end += 1
-            sides = [_sides(text, corners, right[row], row, i, half, min_ink) for row in range(r, end)]
+            sides = [_sides(glyphs(), corners, right[row], row, i, half, min_ink) for row in range(r, end)]
             if "both" in sides and all(side in ("both", "neither") for side in sides):
                 out[r:end, i] = True
             r = end
@@ -218,8 +218,9 @@ def _sides(text: np.ndarray, corners: np.ndarray, ruled: np.ndarray, r: int, i: 
     "both" sides, "one", or "neither". What is left of a ruling along the cell's sides and along
     the line itself (a quarter of `half` either side) is not looked at."""
     clear = max(2, half // 4)
-    a = max(k for k in range(i) if ruled[k]) if ruled[:i].any() else 0
-    b = min(k for k in range(i + 1, len(ruled)) if ruled[k]) if ruled[i + 1 :].any() else len(ruled) - 1
+    before, after = np.flatnonzero(ruled[:i]), np.flatnonzero(ruled[i + 1 :]) + i + 1
+    a = before[-1] if len(before) else 0
+    b = after[0] if len(after) else len(ruled) - 1
     y0 = round(max(corners[r, a, 1], corners[r, i, 1], corners[r, b, 1])) + half
     y1 = round(min(corners[r + 1, a, 1], corners[r + 1, i, 1], corners[r + 1, b, 1])) - half
     x = round((corners[r, i, 0] + corners[r + 1, i, 0]) / 2)

@@ -14,6 +14,7 @@ How, and why this way:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -90,7 +91,8 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     h_edges = edge_mask(h_ridge, dpi, cfg)
     v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
-    glyphs = glyph_mask(ink, dpi, cfg)
+    # Only a table with a column ruling lost on some rows looks at the text (`cells._parted_by_text`).
+    glyphs = functools.cache(lambda: glyph_mask(ink, dpi, cfg))
     for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
         grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg, glyphs=glyphs)
         if grid is not None and len(grid.cells) >= cfg.min_cells:

@@ -23,6 +23,7 @@ import numpy as np
 from ..config import ReadConfig
 from ..ocr.base import LineResult
 from ..types import BBox, Cell, PageImage, TableGrid
+from .rulings import long_strokes
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,7 @@ def ruling_mask(binary: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
     so a ruling fragment inside a cell's box neither joins two text lines nor is read as `1`.
     Glyph strokes are shorter than `ruling_min_in`.
     """
-    length = max(5, round(cfg.ruling_min_in * dpi))
-    mask = binary.astype(np.uint8)
-    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-    lines |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
-    return cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0
+    return long_strokes(binary, max(5, round(cfg.ruling_min_in * dpi)))
 
 
 def _filled(cell: Cell, results: list[LineResult], engine: str) -> Cell:

@@ -37,6 +37,15 @@ def odd(value: float) -> int:
     return n if n % 2 else n + 1
 
 
+def long_strokes(binary: np.ndarray, length: int) -> np.ndarray:
+    """Pixels of straight strokes at least `length` px long, across or down (rulings, also where
+    slanted or broken; scanner streaks), widened by a pixel: longer than any glyph stroke."""
+    mask = binary.astype(np.uint8)
+    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    lines |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0
+
+
 def ridge_mask(
     ink: np.ndarray, dpi: float, windows: tuple[tuple[float, float, float], ...], cfg: GridConfig
 ) -> np.ndarray:
