@@ -94,6 +94,17 @@ class GridConfig(Section):
     background_kernel_in: float = Field(description="window (inches) for the paper estimate; wider than any stroke")
     seal_saturation: int = Field(description="red minus max(green, blue) above this is seal ink, not text")
     seal_min_red: int = Field(description="…provided the red level is at least this (dark pixels are text)")
+    grey_seal_radius_in: tuple[float, float] = Field(
+        description="a seal on a greyscale scan is a ring of this radius (inches, smallest and largest)"
+    )
+    grey_seal_max_ink: int = Field(description="seal ink on a greyscale scan is lighter than this; text is darker")
+    grey_seal_cover: float = Field(description="share of its circle a seal's ring of grey ink covers, at least")
+    grey_seal_edge_in: float = Field(
+        description="under a grey seal, grey ink this close (inches) to a stroke darker than the ring is the stroke's edge"
+    )
+    grey_seal_text_margin: float = Field(
+        description="the page's text must be this much darker (ink units) than the seal's ring for the seal to be faded"
+    )
     border_level: int = Field(description="red level below which a thick dark area is scanner border, not ink")
     border_min_in: float = Field(description="dark areas thicker than this (inches) are border or shadow")
     min_skew_deg: float = Field(description="skew below this is left alone (no resampling)")

@@ -508,3 +508,62 @@ def test_a_faded_column_ruling_is_put_back_where_the_text_parts():
             image[y0:y1, x - 3 : x + 4] = 255
     grids = detect_grids(as_page(degrade(image, 200, jpeg=80, noise=2), 200), GridConfig()).grids
     assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+
+
+def _grey_seal(image: np.ndarray, cx: float, cy: float, px: float, grey: int) -> np.ndarray:
+    """A seal as a greyscale scan sees it: ring, star and characters in mid-grey over the page."""
+    layer = Image.new("L", (image.shape[1], image.shape[0]), 255)
+    draw = ImageDraw.Draw(layer)
+    r = 20 * px
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=grey, width=max(2, round(1.2 * px)))
+    star = [(cx + (r * 0.3 if k % 2 == 0 else r * 0.12) * math.sin(k * math.pi / 5),
+             cy - (r * 0.3 if k % 2 == 0 else r * 0.12) * math.cos(k * math.pi / 5)) for k in range(10)]
+    draw.polygon(star, fill=grey)
+    fnt = ImageFont.truetype(str(FONTS["hei"]), round(4 * px))
+    for k, ch in enumerate("上海市某某区某某街道办事处"):
+        a = math.radians(-150 + k * 25)
+        draw.text((cx + 0.72 * r * math.cos(a) - 2 * px, cy + 0.72 * r * math.sin(a) - 2 * px), ch, font=fnt, fill=grey)
+    sealed = image.astype(np.float32) * (np.asarray(layer, dtype=np.float32) / 255.0)[:, :, None]
+    return cv2.cvtColor(cv2.cvtColor(sealed.astype(np.uint8), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
+@pytest.mark.parametrize("dpi", [200, 300])
+def test_a_grey_seal_over_the_last_rows_is_faded_not_read_as_rulings_or_text(dpi):
+    """On a greyscale scan the seal is mid-grey, not red: its star lay over the ruling above the 总分
+    row (the two rows became one cell, read `城市9.19`) and its ring's characters were read with the
+    digits. Found by its ring, it is faded; the text under it keeps its ink."""
+    from pipeline.scan.grid import ink_image
+
+    spec = project_form()
+    rendered = render_form(spec, dpi=dpi)
+    px = dpi / MM_PER_IN
+    # The star on the ruling between the last indicator row and the 总分 row, as stamped in 得分.
+    cx, cy = (rendered.col_x[6] + rendered.col_x[7]) / 2, rendered.row_y[-2]
+    sealed = degrade(_grey_seal(rendered.image, cx, cy, px, grey=150), dpi, jpeg=60, noise=3)
+    cfg = GridConfig()
+    grids = detect_grids(as_page(sealed, dpi), cfg).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+    # Inside the seal's circle: ink only at the clean page's text and rulings (the ring, the star and
+    # the characters are gone; what touches a stroke stays with it), and that text is all there.
+    r = round(18 * px)
+    y0, y1, x0, x1 = round(cy - r), round(cy + r), round(cx - r), round(cx + r)
+    clean = ink_image(degrade(cv2.cvtColor(cv2.cvtColor(rendered.image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
+                              dpi, jpeg=60, noise=3), dpi, cfg)[y0:y1, x0:x1] > cfg.ink_threshold
+    faded = ink_image(sealed, dpi, cfg)[y0:y1, x0:x1] > cfg.ink_threshold
+    k = round(0.03 * dpi)
+    near_clean = cv2.dilate(clean.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    assert (faded & ~near_clean).sum() < 0.02 * faded.sum()
+    assert (clean & faded).sum() > 0.8 * clean.sum()
+
+
+def test_a_page_without_a_seal_is_left_as_it_is():
+    """A greyscale page of text and rulings has no ring of grey ink: nothing is faded."""
+    from pipeline.scan.seal import find_seal
+
+    rendered = render_form(project_form(), dpi=200)
+    grey = cv2.cvtColor(cv2.cvtColor(degrade(rendered.image, 200, jpeg=60, noise=3, uneven=True), cv2.COLOR_BGR2GRAY),
+                        cv2.COLOR_GRAY2BGR)
+    from pipeline.scan.grid import ink_image
+
+    cfg = GridConfig()
+    assert find_seal(ink_image(grey, 200, cfg), 200, cfg) is None

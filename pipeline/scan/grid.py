@@ -3,7 +3,8 @@
 How, and why this way:
 - Ink is measured on the red channel divided by a blurred estimate of the paper: red seals are
   bright in red light so they fade instead of becoming lines or hiding text, and dividing by the
-  paper removes uneven lighting and the dark scanner border (which becomes "paper" too).
+  paper removes uneven lighting and the dark scanner border (which becomes "paper" too). On a
+  greyscale scan the seal is found by its ring and faded (`seal.py`).
 - Skew is the angle whose row projection of the ink is sharpest (lines and text baselines both
   vote); the page is rotated once from the original and every box refers to the rotated image.
   When the rulings still lean (`rulings.ruling_skew`), the projection was misled and the page is
@@ -25,6 +26,7 @@ from ..config import GridConfig
 from ..types import BBox, PageImage, TableGrid
 from .cells import build_grid, edge_mask, glyph_mask, tables
 from .rulings import Ruling, find_rulings, odd, ridge_mask, ruling_skew, without_streaks
+from .seal import fade_grey_seal, is_grey
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +145,8 @@ def ink_image(bgr: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
             border = at_edge[labels].astype(np.uint8)
             border = cv2.dilate(border, cv2.getStructuringElement(cv2.MORPH_RECT, (kb, kb)))
             ink[border > 0] = 0
+    if is_grey(bgr):
+        fade_grey_seal(ink, dpi, cfg)
     return ink
 
 # --- skew ----------------------------------------------------------------------------------------
