@@ -240,6 +240,11 @@ class ReadConfig(Section):
         description="ink smaller than this (inches) both ways, outside the rows of real glyphs, is a speck: it "
         "neither makes a text line nor stretches one"
     )
+    dash_width_in: tuple[float, float] = Field(
+        description="a cell whose only glyph is one flat stroke this wide (inches, least and most) holds a dash"
+    )
+    dash_flatness: float = Field(description="…and the stroke is at most this share of its width tall…")
+    dash_height_in: float = Field(description="…and at most this tall (inches): a line of digits is flat too")
 
 
 class RulesConfig(Section):

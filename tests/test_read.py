@@ -306,3 +306,33 @@ def test_a_doubtful_line_read_again_the_same_is_sure_and_one_read_otherwise_stay
     assert by_text and short and wide
     assert all(c.confidence == 0.99 for c in short)  # read the same twice: as sure as the surer reading
     assert all(c.text == "1.50" and c.confidence == 0.6 for c in wide)  # read otherwise: first reading, still doubtful
+
+
+@pytest.mark.parametrize("faint", [False, True])
+def test_a_cell_holding_only_a_dash_is_a_dash_and_a_line_of_digits_is_not(faint):
+    """The forms write `—` in the funding block's 分值/得分 of the sub-lines; the recognizer read a
+    lone dash as `1`, `m` or `900` (a number where the form has none). Known from its shape, it is
+    not sent to the engine; on a faint scan the stroke comes in pieces. A line of digits is flat too,
+    but taller than a stroke."""
+    page = np.full((300, 1100, 3), 255, np.uint8)
+    for x0 in (100, 500):
+        cv2.rectangle(page, (x0, 50), (x0 + 300, 250), (0, 0, 0), 2)
+    write(page, "—", 220, 135)
+    write(page, "353.49", 560, 135)
+    if faint:
+        page[:, 230:1100:9] = 255  # the stroke (and the digits) broken every few pixels
+    page = degrade(page, 200, jpeg=60, noise=3)
+    dash, digits = _lines(page, BBox(100, 50, 401, 251)), _lines(page, BBox(500, 50, 801, 251))
+    assert [line.dash for line in dash] == [True]
+    assert digits and not any(line.dash for line in digits)
+    engine = RecordingEngine()
+    grid = TableGrid(page=1, n_rows=1, n_cols=2, cells=(
+        Cell(page=1, row=0, col=0, bbox=BBox(100, 50, 401, 251), confidence=0.0, engine=""),
+        Cell(page=1, row=0, col=1, bbox=BBox(500, 50, 801, 251), confidence=0.0, engine="")))
+    from pipeline.scan.page import PreparedPage, read
+
+    lines = page_lines(as_page(page, 200), ink_image(page, 200, GridConfig()), [grid], ReadConfig(),
+                       GridConfig().ink_threshold)
+    out = read(PreparedPage(as_page(page, 200), [grid], None, lines, b""), engine)[0]
+    assert out.cells[0].text == "—" and out.cells[0].confidence == 1.0
+    assert len(engine.calls[0]) == len(digits)  # only the digits went to the engine

@@ -22,7 +22,7 @@ from ..ocr.base import LineResult, OcrEngine
 from ..types import BBox, Cell, PageImage, TableGrid
 from .grid import detect_grids
 from .orientation import upright
-from .read import PageLines, fill_cells, page_lines
+from .read import DASH, PageLines, fill_cells, page_lines
 
 _MIN_BAND_PX = 10  # a table starting this close to the top has no title band worth reading
 
@@ -67,13 +67,23 @@ def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
     if not prepared.grids:
         text = _detected_text(page, engine)
         return [text] if text.cells else []
-    crops = prepared.lines.crops
-    results = _second_look(engine, crops, engine.recognize(crops), prepared.second_look_below) if crops else []
-    filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines, results, engine.name)
+    filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines,
+                        _recognized(engine, prepared.lines, prepared.second_look_below), engine.name)
     if prepared.band is None:
         return filled
     head = _band_lines(page, filled[-1].cells[0], engine.name)
     return ([head] if head.cells else []) + filled[:-1]
+
+
+def _recognized(engine: OcrEngine, lines: PageLines, second_look_below: float) -> list[LineResult]:
+    """Every line's reading: a dash is known from its shape, the rest go to the engine."""
+    to_read = [i for i, line in enumerate(lines.lines) if not line.dash]
+    crops = [lines.crops[i] for i in to_read]
+    read = _second_look(engine, crops, engine.recognize(crops), second_look_below) if crops else []
+    results = [LineResult(DASH, 1.0)] * len(lines.lines)
+    for i, result in zip(to_read, read, strict=True):
+        results[i] = result
+    return results
 
 
 _SECOND_LOOK_STRETCH = 4 / 3  # another geometry of the line (for rapidocr: its width before the 0.75 narrowing)

@@ -28,11 +28,17 @@ from .rulings import long_strokes
 
 @dataclass(frozen=True)
 class LineCrop:
-    """One text line of one cell, in page pixels."""
+    """One text line of one cell, in page pixels. `dash`: the cell's only glyph is one flat stroke
+    (the forms' `—` for "not applicable"), known from its shape: the recognizer reads a lone
+    dash as `1`, `m` or `900`, with any confidence."""
 
     grid_index: int
     cell_index: int
     box: BBox
+    dash: bool = False
+
+
+DASH = "—"
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,8 +152,13 @@ def cell_lines(
     if inside.sum() < min_ink:
         return []
     inside = glyph_ink(inside, dpi, cfg)
-    bands = _bands(inside.sum(axis=1), dpi, cfg)
     pad = max(1, round(cfg.pad_in * dpi))
+    dash = _dash(inside, dpi, cfg)
+    if dash is not None:
+        left, top, right, bottom = dash
+        box = BBox(max(x0, x0 + left - pad), max(y0, y0 + top - pad), min(x1, x0 + right + pad), min(y1, y0 + bottom + pad))
+        return [LineCrop(grid_index=grid_index, cell_index=index, box=box, dash=True)]
+    bands = _bands(inside.sum(axis=1), dpi, cfg)
     crops: list[LineCrop] = []
     for top, bottom in bands:
         band = inside[top:bottom]
@@ -163,6 +174,28 @@ def cell_lines(
         )
         crops.append(LineCrop(grid_index=grid_index, cell_index=index, box=box))
     return crops
+
+
+def _dash(glyphs: np.ndarray, dpi: float, cfg: ReadConfig) -> tuple[int, int, int, int] | None:
+    """The box (left, top, right, bottom) of a cell's ink when it is one flat stroke of a dash's
+    width (on a faint scan seen in pieces, with ink in most of its columns); None otherwise."""
+    rows = np.flatnonzero(glyphs.any(axis=1))
+    cols = glyphs.any(axis=0)
+    if len(rows) == 0:
+        return None
+    xs = np.flatnonzero(cols)
+    left, right, top, bottom = int(xs[0]), int(xs[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
+    width, height = right - left, bottom - top
+    lo, hi = cfg.dash_width_in
+    if not lo * dpi <= width <= hi * dpi or height > min(cfg.dash_flatness * width, cfg.dash_height_in * dpi):
+        return None
+    if cols[left:right].mean() < DASH_COLUMNS:
+        return None
+    return left, top, right, bottom
+
+
+DASH_COLUMNS = 0.6
+"""Share of a dash's columns with ink: a stroke broken by a faint scan, not a row of dots."""
 
 
 def glyph_ink(inside: np.ndarray, dpi: float, cfg: ReadConfig) -> np.ndarray:
