@@ -91,7 +91,9 @@ def _ruled(mask: np.ndarray, line: Ruling, t0: float, t1: float, margin: float) 
 def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
     """Which edges along one grid line exist, from where each is ruled (`_ruled` per edge).
 
-    An edge ruled over `edge_coverage` of its length exists. A faint or broken ruling leaves
+    An edge ruled over `edge_coverage` of its length, into one of its ends at least, exists (the
+    `1` of `1,774.65` stood on a grid line ruled elsewhere in the table, in the middle of two rows
+    one above the other, and cut both amounts in two). A faint or broken ruling leaves
     some edges of a line well below that (0.4 between edges at 1.0); where a merged cell
     really crosses the line there is no ruling at all (≈ 0), or glyph strokes of the text in
     its middle. So an edge next to an existing one on the same line also exists when it is
@@ -100,10 +102,19 @@ def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
     does not cut a merged cell.
     """
     coverage = np.array([run.mean() if len(run) else 0.0 for run in runs])
-    strong = coverage >= cfg.edge_coverage
+    strong = (coverage >= cfg.edge_coverage) & np.array([_reaches_an_end(run, cfg.weak_edge_coverage) for run in runs],
+                                                        dtype=bool)
     beside = np.r_[False, strong[:-1]] | np.r_[strong[1:], False]
     weak = np.array([_ruled_to_the_ends(run, cfg.weak_edge_coverage) for run in runs], dtype=bool)
     return strong | (weak & beside)
+
+
+def _reaches_an_end(ruled: np.ndarray, share: float) -> bool:
+    """Ruled over `share` of one end eighth at least: a ruling seen in part (broken, faint, or
+    drifting off its grid line on a photo) still runs into a corner; a glyph stroke standing on
+    the line in the middle of its row reaches neither."""
+    eighth = max(1, len(ruled) // 8)
+    return len(ruled) > 0 and bool(ruled[:eighth].mean() >= share or ruled[-eighth:].mean() >= share)
 
 
 def _ruled_to_the_ends(ruled: np.ndarray, share: float) -> bool:
