@@ -75,3 +75,17 @@ def test_a_seals_characters_in_the_reason_column_of_a_full_marks_row_are_dropped
     assert first.deviation_reason == "" and not first.needs_review
     assert any(c.raw == "城市" and c.kind == "stamp" for c in reader.corrections)
     assert second.deviation_reason == "未完成"
+
+
+def test_a_garbled_level1_label_is_the_level1_of_its_rows_level2():
+    """A 一级 cell read as `微生物` (nothing like any 一级) beside the 二级 社会效益指标: the framework
+    puts that 二级 under 效益指标 only, so that is the 一级 of the block, and the change is logged.
+    A 一级 label that is no word of the framework and has no 二级 beside it stays as read."""
+    rows = [_row(1, 0, HEADER)]
+    rows += [_row(1, y, ("微生物", "社会效益指标", f"甲{y}", "提升", "提升", "5.00", "5.00")) for y in (1, 2)]
+    rows.append(_row(1, 3, ("州", "", "乙", "提升", "提升", "5.00", "5.00")))
+    reader = FieldReader()
+    table = read_indicator_table(rows, 0, "project", reader, default_catalogue())
+    assert [i.level1 for i in table.indicators[:2]] == ["效益指标", "效益指标"]
+    assert any(c.field == "level1" and c.raw == "微生物" and c.corrected == "效益指标" for c in reader.corrections)
+    assert not any(c.raw == "州" for c in reader.corrections)

@@ -229,6 +229,7 @@ def read_indicator_table(
         level1 = vocabulary.canonical_level1(str(values["level1"])) if values["level1"] else ""
         level1 = _snapped(reader, row.page, seq, "level1", level1, vocabulary.level1, prov)
         values["level2"] = _snapped(reader, row.page, seq, "level2", str(values["level2"]), vocabulary.level2, prov)
+        level1 = _level1_of_level2(reader, row.page, seq, level1, str(values["level2"]), form_type, catalogue, prov)
         if level1:
             explicit_level1[seq] = level1
             if numbers["weight"] is not None:
@@ -337,6 +338,21 @@ def _snapped(
     confidence = prov[name].confidence if name in prov else 1.0
     reader.corrections.append(Correction(page=page, seq=seq, field=name, raw=text, corrected=word,
                                          kind="lexicon", confidence=confidence))
+    return word
+
+
+def _level1_of_level2(
+    reader: FieldReader, page: int, seq: int, level1: str, level2: str, form_type: str, catalogue: Catalogue,
+    prov: dict[str, Provenance],
+) -> str:
+    """A 一级 label that is no word of the framework (`微生物` for a garbled 效益指标), beside a 二级
+    label that is: the 一级 that 二级 belongs to on this form, the change logged. The framework
+    puts each 二级 under one 一级, so the 二级 read in the same row says which it is."""
+    if not level1 or level1 in catalogue.vocabulary.level1 or level2 not in catalogue.vocabulary.level2_to_level1:
+        return level1
+    word = catalogue.level1_for(level2, form_type)
+    reader.corrections.append(Correction(page=page, seq=seq, field="level1", raw=level1, corrected=word,
+                                         kind="lexicon", confidence=prov["level1"].confidence if "level1" in prov else 1.0))
     return word
 
 
