@@ -131,13 +131,14 @@ def drop_thousands(text: str) -> str:
 
 
 _SPECK_AFTER_UNIT = re.compile(r"([)）%])\s*[.。,，·'`]+$")
-_SPECK_AFTER_DECIMALS = re.compile(r"(\d\.\d+)\s*[.。,，·'`]+$")
+_SPECK_AFTER_DECIMALS = re.compile(r"(\d\.\d+)\s*[.。,，·'`]+(?=[(（]|$)")
 _DOUBLED_POINT = re.compile(r"(?<=\d)\.{2,}(?=\d)")
 
 
 def specks(text: str) -> str:
-    """`98.50(%).` → `98.50(%)`, `21,680,380.36.` → `21,680,380.36`, `≥90..00(%)` → `≥90.00(%)`: a
-    dot after a value's closing unit or after its decimals, or a second point inside a number, is a
+    """`98.50(%).` → `98.50(%)`, `21,680,380.36.` → `21,680,380.36`, `100.00.(%)` → `100.00(%)`,
+    `≥90..00(%)` → `≥90.00(%)`: a dot after a value's closing unit or after its decimals (before
+    its unit or at its end), or a second point inside a number, is a
     speck of the scan read as punctuation (a value's text never ends in one, a number has one point)."""
     text = _SPECK_AFTER_DECIMALS.sub(r"\1", _SPECK_AFTER_UNIT.sub(r"\1", text))
     return _DOUBLED_POINT.sub(".", text)

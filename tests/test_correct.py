@@ -27,6 +27,7 @@ from pipeline.correct import correct, parse_decimal, parse_measure, split_values
         ("98.50(%).", "measure", "98.50(%)", "speck"),  # a speck after the unit read as a full stop
         ("≥90..00(%)", "measure", "≥90.00(%)", "speck"),
         ("21,680,380.36.", "number", "21680380.36", "speck"),  # and after the decimals of an amount
+        ("100.00.(%)", "measure", "100.00(%)", "speck"),  # and between the decimals and the unit
     ],
 )
 def test_real_damage_is_undone_and_audited(raw, kind, expected, change):
