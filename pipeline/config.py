@@ -134,6 +134,12 @@ class GridConfig(Section):
     edge_band_in: float = Field(description="half-width (inches) of the band along a grid line searched for ink")
     corner_margin_in: float = Field(description="ends of a cell edge (inches) left out of its coverage")
     edge_coverage: float = Field(description="share of a cell edge that must be ruled for the edge to count")
+    edge_end_paper_in: float = Field(
+        description="…unless this much (inches) at both of its ends is unruled…"
+    )
+    glyph_join_in: float = Field(
+        description="…and ink at least this wide (inches) runs unbroken across the line there: a glyph's stroke"
+    )
     streak_overrun_in: float = Field(
         description="a line running this far (inches) past the table's outermost rulings at both ends is a "
         "scanner streak, not a ruling"

@@ -585,3 +585,23 @@ def test_a_digit_standing_on_a_grid_line_in_two_rows_does_not_cut_their_cells():
         image[round(middle - half) : round(middle + half), x - 1 : x + 2] = 0
     grids = detect_grids(as_page(degrade(image, 200, jpeg=80, noise=2), 200), GridConfig()).grids
     assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+
+
+def test_a_glyph_standing_on_a_column_line_does_not_cut_a_header_value():
+    """A header value crosses the column lines of the money block below it. Where a glyph's stem
+    stands right on one (the 朱 of `…朱家角镇人民政府` at 150 dpi), it is ruled over most of the row,
+    and was taken for a ruling: the value was read as `上海市青浦区` and `未家角镇人民政府`. A glyph
+    leaves the cell's padding unruled at both ends and has strokes joining it from the side."""
+    spec = project_form()
+    dpi = 150
+    rendered = render_form(spec, dpi=dpi)
+    image = rendered.image.copy()
+    x = round(rendered.col_x[4])  # runs through the 项目名称 value (row 0, columns 2–8)
+    y0, y1 = rendered.row_y[0], rendered.row_y[1]
+    top, bottom = round(y0 + 0.22 * (y1 - y0)), round(y1 - 0.22 * (y1 - y0))
+    image[top:bottom, x - 1 : x + 1] = 0  # a 十 on the line: its stem…
+    mid = (top + bottom) // 2
+    image[mid - 1 : mid + 1, x - 8 : x + 9] = 0  # …and its bar
+    grids = detect_grids(as_page(degrade(image, dpi, jpeg=80, noise=2), dpi), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+

@@ -171,12 +171,12 @@ def set_fact(doc: Document, key: str, value: str) -> Document:
 # --- registry -----------------------------------------------------------------------------------------
 
 def test_registry_ids_severities_and_config():
-    expected = {"H1", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7", *(f"I{k}" for k in range(1, 14)),
+    expected = {"H1", "H2", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7", *(f"I{k}" for k in range(1, 14)),
                 "G1", *(f"S{k}" for k in range(1, 7)), *(f"X{k}" for k in range(10))}
     assert set(REGISTRY) == expected  # every id findings.csv can hold, the cross-document X0–X5 included
     order = [rule_id for rule_id in REGISTRY if rule_id[0] != "X"]  # findings are listed in registry order
-    assert order[:11] == ["H1", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7"]
-    assert order[11:] == [*(f"I{k}" for k in range(1, 14)), "G1", *(f"S{k}" for k in range(1, 7))]
+    assert order[:12] == ["H1", "H2", "F1", "F2", "F3", "F5", "P1", "P2", "P3", "P5", "P6", "P7"]
+    assert order[12:] == [*(f"I{k}" for k in range(1, 14)), "G1", *(f"S{k}" for k in range(1, 7))]
     assert [r for r in REGISTRY if r[0] == "X"] == ["X6", "X7", "X8", "X9", "X0", "X1", "X2", "X3", "X4", "X5"]
     for rule in REGISTRY.values():
         assert rule.severity == SEVERITY_OF_BASIS[rule.basis]

@@ -135,6 +135,46 @@ def test_a_header_label_and_its_value_in_one_cell_still_give_the_field():
     assert (header.supervising_dept, header.unit_name) == ("某区某局", "某区某中心")
 
 
+def test_a_header_value_in_pieces_is_read_whole_and_flagged():
+    """A ruling the grid put through a 主管部门 value cut it in two cells; the first alone was a name
+    cut short (`上海市青浦区`). The pieces up to the next label are the value, and a person is asked."""
+    from pipeline.checks.registry import check
+    from pipeline.forms.fields import FieldReader
+    from pipeline.forms.header import read_header
+    from pipeline.forms.layout import Row
+    from pipeline.types import Cell
+
+    texts = ["主管部门", "上海市青浦区", "朱家角镇人民政府", "实施单位", "上海市青浦区朱家角镇社区卫生服务中心"]
+    row = Row(page=1, cells=tuple(Cell(page=1, row=0, col=i, text=t) for i, t in enumerate(texts)),
+              first_on_page=False)
+    reader = FieldReader()
+    header = read_header([row], "project", reader, default_catalogue())
+    assert header.supervising_dept == "上海市青浦区朱家角镇人民政府"
+    assert header.unit_name == "上海市青浦区朱家角镇社区卫生服务中心"
+    doc = _doc([_row(1, "数量指标", "2.50", "2.50")]).model_copy(update={
+        "header": header.model_copy(update={"project_name": "某项目", "year": 2021}),
+        "corrections": reader.corrections})
+    flagged = {(f.rule_id, f.field) for f in check(doc, default_catalogue())}
+    assert ("H2", "header.supervising_dept") in flagged and ("H2", "header.unit_name") not in flagged
+
+
+def test_a_unit_name_cut_short_is_flagged_for_review():
+    """A wrapped second line lost (`…城市运行管理` for `…城市运行管理中心`): the name does not end like
+    a body's, and the document needs review instead of going out `ok` with the name cut."""
+    from pipeline.checks.assess import assess
+    from pipeline.records import Header
+
+    header = Header(form_type="project", year=2023, project_name="某项目", supervising_dept="上海市某区某镇人民政府",
+                    unit_name="上海市某区某镇城市运行管理")
+    doc = assess(_doc([_row(1, "数量指标", "2.50", "2.50")]).model_copy(update={"header": header}),
+                 default_catalogue(), 0.9)
+    assert [f.field for f in doc.findings if f.rule_id == "H2"] == ["header.unit_name"]
+    assert doc.status == "needs_review"
+    whole = header.model_copy(update={"unit_name": "上海市某区某镇城市运行管理中心"})
+    assert not [f for f in assess(doc.model_copy(update={"header": whole, "findings": []}),
+                                  default_catalogue(), 0.9).findings if f.rule_id == "H2"]
+
+
 def test_one_money_column_read_under_two_headers_is_flagged():
     from pipeline.records import FundingLine
 

@@ -33,7 +33,7 @@ def check(doc: Document, forms: Catalogue, review_confidence: float) -> Document
     return with_status(doc.model_copy(update={"findings": findings}), review_confidence)
 
 
-READING_RULES = frozenset({"H1", "S2", "S3", "S5", "S6"})
+READING_RULES = frozenset({"H1", "H2", "S2", "S3", "S5", "S6"})
 """Rules that say a part of the form is absent or out of place. On a scan or a text layer read
 by camelot that is first a reading problem (a field not found, two columns run together), not
 the unit's: reported as a reading doubt."""

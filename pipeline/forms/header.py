@@ -120,15 +120,21 @@ def read_header(rows: list[Row], form_type: FormType, reader: FieldReader, catal
 
 
 def _value_cells(row: Row, label_col: int, labels: dict[str, str]) -> list:
-    """The value of a header label is the next non-empty cell to its right (up to the next label)."""
+    """The value of a header label: the non-empty cells to its right, up to the next label.
+
+    Usually one cell. Where the grid took a glyph's stroke for a ruling, or a ruling of the
+    table below runs through the header row, the value is in pieces, and the first piece alone
+    was a name cut short (`上海市青浦区`, or `一` for the left of a `上`). The pieces are joined;
+    `FieldReader` records the join (`merged_columns`) and check H2 asks a person to look.
+    """
+    cells = []
     for col in range(label_col + 1, len(row.cells)):
         text = row.label(col)
-        if not text:
-            continue
-        if any(re.search(p, text) for p in labels.values()):
-            return []
-        return [row.cell(col)]
-    return []
+        if any(re.match(p.rstrip("$"), text) for p in labels.values()):
+            break  # the next label, alone or with its value in its cell
+        if text:
+            cells.append(row.cell(col))
+    return cells
 
 
 # What a unit's name ends with: the kinds of public bodies that file these reports.
