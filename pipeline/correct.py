@@ -124,6 +124,25 @@ def decimal_comma(text: str) -> str:
 
 
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+)(?=\.\d|\b|[^\d,])")
+_DEGREE_PERCENT = re.compile(r"(?<=\d)[°º˚]%?(?=$|[)）])")
+
+
+def degree_percent(text: str) -> str:
+    """`100°%` → `100%`, `94.68°` → `94.68%`: on a 1-bit scan the `%` falls apart and its upper
+    ring is read as a degree sign (the forms' values carry no degrees)."""
+    return _DEGREE_PERCENT.sub("%", text)
+
+
+_POINTED_THOUSANDS = re.compile(r"^(\d{1,3}(?:[.,]\d{3})+)(\.\d{1,2})$")
+
+
+def pointed_thousands(text: str) -> str:
+    """`5.234.224.80` → `5,234,224.80`: an amount with more than one point had its thousands
+    commas read as points (a number has one decimal point; the groups before it are of three)."""
+    m = _POINTED_THOUSANDS.match(text.strip())
+    if not m or m.group(1).count(".") == 0:
+        return text
+    return m.group(1).replace(".", ",") + m.group(2)
 
 
 def drop_thousands(text: str) -> str:
@@ -234,7 +253,9 @@ def correct(raw: str, kind: FieldKind) -> Corrected:
     text = step("spaced_digits", join_spaced_digits, text)
     if kind == "number":
         text = step("punctuation", decimal_comma, text)
+        text = step("punctuation", pointed_thousands, text)
     if kind in ("number", "measure"):
+        text = step("confusable_char", degree_percent, text)
         text = step("thousands_separator", drop_thousands, text)
         text = step("speck", specks, text)
     before = re.sub(r"\s+", " ", text.strip())

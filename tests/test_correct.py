@@ -28,6 +28,10 @@ from pipeline.correct import correct, parse_decimal, parse_measure, split_values
         ("≥90..00(%)", "measure", "≥90.00(%)", "speck"),
         ("21,680,380.36.", "number", "21680380.36", "speck"),  # and after the decimals of an amount
         ("100.00.(%)", "measure", "100.00(%)", "speck"),  # and between the decimals and the unit
+        ("5.234.224.80", "number", "5234224.80", "punctuation"),  # thousands commas read as points
+        ("16,285.200.58", "number", "16285200.58", "punctuation"),
+        ("100°%", "measure", "100%", "confusable_char"),  # a 1-bit scan's % read as a degree sign
+        ("94.68°", "measure", "94.68%", "confusable_char"),
     ],
 )
 def test_real_damage_is_undone_and_audited(raw, kind, expected, change):
