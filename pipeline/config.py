@@ -109,6 +109,10 @@ class GridConfig(Section):
     border_min_in: float = Field(description="dark areas thicker than this (inches) are border or shadow")
     min_skew_deg: float = Field(description="skew below this is left alone (no resampling)")
     max_skew_deg: float = Field(description="largest skew searched for")
+    photo_min_slant_deg: float = Field(
+        description="opposite sides of a table's frame this far apart in direction (degrees): a photo at a slant, "
+        "flattened by the frame"
+    )
     residual_skew_deg: float = Field(
         description="rulings still leaning this much (degrees) after the deskew turn the page again…"
     )

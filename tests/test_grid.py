@@ -605,3 +605,18 @@ def test_a_glyph_standing_on_a_column_line_does_not_cut_a_header_value():
     grids = detect_grids(as_page(degrade(image, dpi, jpeg=80, noise=2), dpi), GridConfig()).grids
     assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
 
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_photo_at_a_slant_is_flattened_by_its_tables_frame(seed):
+    """A phone photo shows the table as a quadrilateral: its rulings fan out, and no rotation lines
+    up both its top and its bottom (d02's money block and indicator table needed different turns).
+    The frame made a rectangle, every cell is found; a skewed scan's frame is left alone."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    photo = degrade(rendered.image, 200, perspective=0.06, jpeg=60, noise=4, uneven=True, seed=seed)
+    detected = detect_grids(as_page(photo, 200), GridConfig())
+    assert detected.flatten is not None
+    assert len(detected.grids) == 1 and structure(detected.grids[0]) == expected_structure(spec)
+    scan = detect_grids(as_page(degrade(rendered.image, 200, skew_deg=2.0, jpeg=60), 200), GridConfig())
+    assert scan.flatten is None

@@ -89,3 +89,16 @@ def test_a_garbled_level1_label_is_the_level1_of_its_rows_level2():
     assert [i.level1 for i in table.indicators[:2]] == ["效益指标", "效益指标"]
     assert any(c.field == "level1" and c.raw == "微生物" and c.corrected == "效益指标" for c in reader.corrections)
     assert not any(c.raw == "州" for c in reader.corrections)
+
+
+def test_a_three_level_name_over_two_rows_is_flagged_on_both():
+    """A row ruling lost in the 三级 column makes one cell of two names; by the merged-cell rule its
+    text goes to both rows, wrong on each. Every indicator row has its own 三级: both are flagged."""
+    rows = [_row(1, 0, HEADER)]
+    rows += [_row(1, y, ("产出指标", "数量指标", f"甲{y}", "=1(个)", "1(个)", "2.00", "2.00")) for y in (1, 2, 3)]
+    joined = Cell(page=1, row=2, col=2, text="乙一乙二", engine="rapidocr", rowspan=2, bbox=BBox(300, 80, 500, 160))
+    for y in (2, 3):
+        rows[y] = Row(page=1, cells=(rows[y].cells[:2] + (joined,) + rows[y].cells[3:]), first_on_page=False, left=100)
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+    assert [i.needs_review for i in table.indicators] == [False, True, True]
+    assert "三级 read as one cell over several rows" in table.indicators[1].note

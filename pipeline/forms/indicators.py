@@ -223,6 +223,10 @@ def read_indicator_table(
         if joined:
             notes.append(f"{' and '.join(LABELS[n] for n in joined)} read as one cell (a ruling lost): "
                          "their texts may be mixed")
+        spanned = [name for name in ROW_OWN if any(c.rowspan > 1 for c in cells(row, name))] if noted is None else []
+        if spanned:
+            notes.append(f"{' and '.join(LABELS[n] for n in spanned)} read as one cell over several rows "
+                         "(a ruling lost): the rows' texts may be mixed")
         if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
@@ -272,6 +276,12 @@ LABELS = {"level1": "一级", "weight": "权重", "level2": "二级", "level3": 
 JOINED_SHARE = 0.75
 """…of a column's width a cell covers to hold that column: a photo's cells, placed under a header read
 at another perspective, reach past the middle of a narrow neighbour (权重) without holding it."""
+
+
+ROW_OWN = ("level3", "target", "actual", "max_score", "score")
+"""Columns every indicator row fills on its own: one of their cells over several rows is a row
+ruling lost (two 三级 names read as one and repeated on both rows), unless it is the
+投入管理 note, which spans its block by design."""
 
 
 def _joined_columns(row: Row, cols: dict[str, Column]) -> list[str]:

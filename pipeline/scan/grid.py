@@ -25,6 +25,7 @@ import numpy as np
 from ..config import GridConfig
 from ..types import BBox, PageImage, TableGrid
 from .cells import build_grid, edge_mask, glyph_mask, tables
+from .perspective import flattening
 from .rulings import Ruling, find_rulings, odd, ridge_mask, ruling_skew, without_streaks
 from .seal import fade_grey_seal, is_grey
 
@@ -39,6 +40,7 @@ class DetectedPage:
     ink: np.ndarray
     grids: list[TableGrid]
     skew_deg: float
+    flatten: np.ndarray | None = None  # the perspective matrix applied after the turn (`perspective.py`)
 
 
 def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
@@ -59,6 +61,9 @@ def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
     if abs(found.skew_deg) >= cfg.min_skew_deg:
         image = rotate(image, found.skew_deg, border=(255, 255, 255))
     sx, sy = w / small.shape[1], h / small.shape[0]
+    if found.flatten is not None:
+        scaling = np.diag([sx, sy, 1.0])
+        image = _warped(image, scaling @ found.flatten @ np.linalg.inv(scaling), (255, 255, 255))
     grids = [
         replace(grid, cells=tuple(
             replace(c, bbox=BBox(max(0, math.floor(c.bbox.x0 * sx)), max(0, math.floor(c.bbox.y0 * sy)),
@@ -84,6 +89,14 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
         # far they still lean, and the page is turned from the original once more.
         angle += residual
         image, ink, h_ridge, v_ridge, h_rulings, v_rulings = _rulings_at(page.image, raw_ink, angle, dpi, cfg)
+    flatten = flattening(h_rulings, v_rulings, cfg)
+    if flatten is not None:
+        # A photo at a slant: its table's frame is made a rectangle, and the rulings found again.
+        image = _warped(image, flatten, (255, 255, 255))
+        ink = ink_image(image, dpi, cfg)
+        h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
+        v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
+        h_rulings, v_rulings = find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
     deskewed = PageImage(page=page.page, image=image, dpi=dpi)
     # A line straight in the scanner's frame, after the rotation by `angle`: x' = x·cos + y·sin,
     # y' = −x·sin + y·cos (cv2's rotation matrix), so a vertical one runs at +tan, a horizontal at −tan.
@@ -100,7 +113,7 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
         if grid is not None and len(grid.cells) >= cfg.min_cells:
             grids.append(grid)
     grids.sort(key=lambda g: min(c.bbox.y0 for c in g.cells if c.bbox is not None))
-    return DetectedPage(image=deskewed, ink=ink, grids=grids, skew_deg=angle)
+    return DetectedPage(image=deskewed, ink=ink, grids=grids, skew_deg=angle, flatten=flatten)
 
 
 # --- ink -----------------------------------------------------------------------------------------
@@ -191,6 +204,12 @@ def _rulings_at(
     h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
     v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
     return image, ink, h_ridge, v_ridge, find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
+
+def _warped(image: np.ndarray, matrix: np.ndarray, border: int | tuple[int, int, int]) -> np.ndarray:
+    h, w = image.shape[:2]
+    value = border if isinstance(border, tuple) else (border,) * 3
+    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=value)
+
 
 def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) -> np.ndarray:
     h, w = image.shape[:2]
