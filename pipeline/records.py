@@ -25,6 +25,11 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+TEXT_ENGINES = frozenset({"text", "camelot"})
+"""`Provenance.engine` values of a text layer or an extraction: the value was not recognised from
+pixels, so it cannot have lost a bar, a point or a wrapped line to the recognizer."""
+
+
 class Provenance(Record):
     """Where a value came from."""
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ..forms.header import UNIT_KIND
+from ..records import TEXT_ENGINES
 from .cells import Ref
 from .registry import Context, Hit, rule
 
@@ -54,11 +55,14 @@ def _h2(ctx: Context) -> Iterator[Hit]:
     A scan gives no sign when it reads part of a value: a wrapped second line lost (`…城市运行管理`
     for `…管理中心`), or a value cut by a ruling the grid put through it (`上海市青浦区`). A name
     that does not end like a body's name, or a value pieced together from several cells, is
-    shown to a person.
+    shown to a person. A text layer (born-digital or extracted) holds the value whole: only the
+    pieces are checked there.
     """
     if ctx.spec is None:
         return
     header = ctx.doc.header
+    # Only a recognised page cuts a value short unseen; a text layer has the value whole.
+    recognised = bool(set(ctx.doc.engine.split("+")) - TEXT_ENGINES)
     pieced = {READ_AS.get(c.field, c.field) for c in ctx.doc.corrections
               if c.seq is None and c.kind == "merged_columns"}
     for name in ctx.spec.header_fields:
@@ -69,6 +73,6 @@ def _h2(ctx: Context) -> Iterator[Hit]:
         if name in pieced:
             yield Hit(f"{label} read from several cells", expected="one cell", observed=str(value),
                       at=Ref("header", "", name))
-        elif name in NAME_ENDS and not NAME_ENDS[name].search(str(value)):
+        elif recognised and name in NAME_ENDS and not NAME_ENDS[name].search(str(value)):
             yield Hit(f"{label} does not end like a body's name: cut short?", expected="中心 / 局 / 人民政府 …",
                       observed=str(value), at=Ref("header", "", name))

@@ -29,10 +29,9 @@ from collections import Counter
 from decimal import Decimal
 
 from ..forms.catalog import Catalogue, default_catalogue
-from ..records import Document, FundingLine, Indicator, Provenance
+from ..records import TEXT_ENGINES, Document, FundingLine, Indicator, Provenance
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_TEXT_ENGINES = {"text", "camelot"}  # values taken from a text layer or an extraction, not recognised
 
 
 def verify(doc: Document, catalogue: Catalogue | None = None) -> Document:
@@ -131,7 +130,7 @@ def _lost_bar(text: str, source: Provenance | None) -> bool:
     """A strict `>`/`<` recognised from pixels: the forms write targets with ≥ and ≤ far more
     often, and OCR drops the thin bar under the sign with full confidence (`≥90.00(%)` →
     `>90.00(%)`). A text layer has the sign itself."""
-    return source is not None and source.engine not in _TEXT_ENGINES and bool(re.match(r"^[><](?!=)", text))
+    return source is not None and source.engine not in TEXT_ENGINES and bool(re.match(r"^[><](?!=)", text))
 
 
 _SIGNED = re.compile(r"^[=≥≤><]")
