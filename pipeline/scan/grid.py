@@ -208,7 +208,7 @@ def _rulings_at(
 def _warped(image: np.ndarray, matrix: np.ndarray, border: int | tuple[int, int, int]) -> np.ndarray:
     h, w = image.shape[:2]
     value = border if isinstance(border, tuple) else (border,) * 3
-    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=value)
+    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderValue=value)
 
 
 def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) -> np.ndarray:

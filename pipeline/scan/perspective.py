@@ -5,7 +5,9 @@ rotation lines them up (d02's money block and its indicator table needed differe
 cells near one edge are cut by lines fitted for the other. The table's own frame — its
 outermost rulings, top, bottom, left and right — is the best reference the page has: drawn
 as a rectangle, seen as a quadrilateral. Mapping that quadrilateral onto a rectangle of its
-mean width and height (about the same centre) flattens the whole sheet, which is a plane.
+longer sides' width and height (about the same centre) flattens the whole sheet, which is a
+plane; nothing is shrunk (a thin ruling resampled smaller faded and lost a row edge), and the
+resampling is bicubic for the same reason.
 
 A scan's rulings are parallel (at most turned by the skew already removed): when opposite
 sides of the frame differ in direction by less than `photo_min_slant_deg`, nothing is done.
@@ -36,8 +38,8 @@ def flattening(h_rulings: list[Ruling], v_rulings: list[Ruling], cfg: GridConfig
     corners = np.array([_crossing(top, left), _crossing(top, right), _crossing(bottom, right),
                         _crossing(bottom, left)], dtype=np.float64)
     tl, tr, br, bl = corners
-    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
     cx, cy = corners.mean(axis=0)
     target = np.array([[cx - width / 2, cy - height / 2], [cx + width / 2, cy - height / 2],
                        [cx + width / 2, cy + height / 2], [cx - width / 2, cy + height / 2]])
