@@ -134,6 +134,9 @@ class GridConfig(Section):
     collinear_tol_in: float = Field(description="pieces this close to a ruling's line (inches) join it")
     corner_reach_in: float = Field(description="rulings that end this close to each other still cross")
     min_cell_in: float = Field(description="rulings closer than this (inches) are one grid line")
+    min_column_in: float = Field(
+        description="two column edges closer than this (inches) on one row: the one less ruled there is a streak"
+    )
     edge_kernel_in: float = Field(description="shortest ruling run (inches) counted when checking a cell edge")
     edge_band_in: float = Field(description="half-width (inches) of the band along a grid line searched for ink")
     corner_margin_in: float = Field(description="ends of a cell edge (inches) left out of its coverage")

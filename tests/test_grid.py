@@ -620,3 +620,20 @@ def test_a_photo_at_a_slant_is_flattened_by_its_tables_frame(seed):
     assert len(detected.grids) == 1 and structure(detected.grids[0]) == expected_structure(spec)
     scan = detect_grids(as_page(degrade(rendered.image, 200, skew_deg=2.0, jpeg=60), 200), GridConfig())
     assert scan.flatten is None
+
+
+def test_a_streak_beside_a_column_ruling_does_not_cut_a_sliver_off_its_cells():
+    """A streak drawn on the page (upright like the rulings, so its slope does not give it away) ran
+    a fifth of an inch right of the 年度指标值 ruling and was dark enough on four rows to be taken
+    for their edge: a sliver column took the `=` of `=100.00(%)`. No column of the forms is that
+    narrow: on a row with two edges so close, the one less ruled there is not an edge."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    image = rendered.image.copy()
+    x = round(rendered.col_x[3] + 0.18 * 200)
+    y0, y1 = round(rendered.row_y[12]), round(rendered.row_y[16])
+    image[y0:y1, x : x + 2] = (image[y0:y1, x : x + 2] * 0.5).astype(np.uint8)  # seen over four rows
+    grids = detect_grids(as_page(degrade(image, 200, jpeg=70, noise=3), 200), GridConfig()).grids
+    # The streak may stay a grid line (edgeless); no cell is cut by it.
+    assert len(grids) == 1 and len(grids[0].cells) == len(spec.cells)
+    assert min(c.bbox.x1 - c.bbox.x0 for c in grids[0].cells) > 0.25 * 200

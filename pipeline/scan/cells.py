@@ -183,6 +183,7 @@ def build_grid(
         lone = right[:, i] & ~np.r_[False, right[:-1, i]] & ~np.r_[right[1:, i], False]
         for r in np.flatnonzero(lone):
             right[r, i] = _strictly_ruled(v_runs[i][r], cfg)
+    right = _without_slivers(right, corners, v_runs, dpi, cfg)
     if glyphs is not None:
         glyph_edges = functools.partial(_glyph_strokes, glyphs=glyphs, margin=margin, dpi=dpi, cfg=cfg)
         below = glyph_edges(below, h_runs, hs, corners[:, :, 0], across_rows=True)
@@ -190,6 +191,35 @@ def build_grid(
         right = _parted_by_text(right, corners, glyphs, dpi, cfg)
     cells = _merge_slots(page, right, below, corners, shape)
     return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
+
+
+def _without_slivers(
+    right: np.ndarray, corners: np.ndarray, v_runs: list[list[np.ndarray]], dpi: float, cfg: GridConfig
+) -> np.ndarray:
+    """`right` without the weaker of two column edges closer than any column of the forms, on the
+    rows where both are there.
+
+    A streak drawn on the page beside a column ruling (straight in the page's frame, so not told
+    by its slope) was seen on the rows where it is darkest: there it cut a sliver off the
+    年度指标值 cells, through their `=` sign (`E100.00(%)`). Two lines that close, in different
+    blocks of a table (the money block's columns above the indicators'), are never both on one
+    row; where they are, the cell between them is no column, and the line less ruled on that row
+    is not its edge.
+    """
+    narrow = cfg.min_column_in * dpi
+    out = right.copy()
+    n_rows, n_lines = right.shape
+    for r in range(n_rows):
+        ruled = list(np.flatnonzero(right[r]))
+        for i, j in zip(ruled, ruled[1:], strict=False):
+            x0 = (corners[r, i, 0] + corners[r + 1, i, 0]) / 2
+            x1 = (corners[r, j, 0] + corners[r + 1, j, 0]) / 2
+            if not cfg.min_cell_in * dpi <= x1 - x0 < narrow:
+                continue  # a column, or one ruling seen as two lines (`_merge_close` joins those at the centre)
+            weaker = i if v_runs[i][r].mean() < v_runs[j][r].mean() else j
+            if 0 < weaker < n_lines - 1:
+                out[r, weaker] = False
+    return out
 
 
 def _glyph_strokes(
