@@ -133,6 +133,17 @@ def degree_percent(text: str) -> str:
     return _DEGREE_PERCENT.sub("%", text)
 
 
+_UNIT_OPEN_LOST = re.compile(r"^([=≥≤<>]?\d+(?:\.\d+)?)([^\d()（）.]+)[)）]$")
+_UNIT_CLOSE_LOST = re.compile(r"^([=≥≤<>]?\d+(?:\.\d+)?)[(（]([^\d()（）.]+)$")
+
+
+def unit_brackets(text: str) -> str:
+    """`≥220.00人次)` → `≥220.00(人次)`, `11.00(份` → `11.00(份)`: a value's unit is written in
+    brackets; one bracket of the pair lost to the scan is put back."""
+    text = _UNIT_OPEN_LOST.sub(r"\1(\2)", text)
+    return _UNIT_CLOSE_LOST.sub(r"\1(\2)", text)
+
+
 _POINTED_THOUSANDS = re.compile(r"^(\d{1,3}(?:[.,]\d{3})+)(\.\d{1,2})$")
 
 
@@ -258,6 +269,8 @@ def correct(raw: str, kind: FieldKind) -> Corrected:
         text = step("confusable_char", degree_percent, text)
         text = step("thousands_separator", drop_thousands, text)
         text = step("speck", specks, text)
+    if kind == "measure":
+        text = step("punctuation", unit_brackets, text)
     before = re.sub(r"\s+", " ", text.strip())
     text = remove_layout_spaces(text)
     if text != before and re.search(f"[{CJK}] [{CJK}]", before):

@@ -32,6 +32,8 @@ from pipeline.correct import correct, parse_decimal, parse_measure, split_values
         ("16,285.200.58", "number", "16285200.58", "punctuation"),
         ("100°%", "measure", "100%", "confusable_char"),  # a 1-bit scan's % read as a degree sign
         ("94.68°", "measure", "94.68%", "confusable_char"),
+        ("≥220.00人次)", "measure", "≥220.00(人次)", "punctuation"),  # a unit bracket lost
+        ("11.00(份", "measure", "11.00(份)", "punctuation"),
     ],
 )
 def test_real_damage_is_undone_and_audited(raw, kind, expected, change):
