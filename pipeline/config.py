@@ -100,10 +100,10 @@ class GridConfig(Section):
     grey_seal_max_ink: int = Field(description="seal ink on a greyscale scan is lighter than this; text is darker")
     grey_seal_cover: float = Field(description="share of its circle a seal's ring of grey ink covers, at least")
     grey_seal_edge_in: float = Field(
-        description="under a grey seal, grey ink this close (inches) to a stroke darker than the ring is the stroke's edge"
+        description="under a grey seal, grey ink this close (inches) to a stroke darker than seal ink is the stroke's edge"
     )
     grey_seal_text_margin: float = Field(
-        description="the page's text must be this much darker (ink units) than the seal's ring for the seal to be faded"
+        description="the page's text must be this much darker (ink units) than seal ink can be for the seal to be faded"
     )
     border_level: int = Field(description="red level below which a thick dark area is scanner border, not ink")
     border_min_in: float = Field(description="dark areas thicker than this (inches) are border or shadow")
