@@ -637,3 +637,18 @@ def test_a_streak_beside_a_column_ruling_does_not_cut_a_sliver_off_its_cells():
     # The streak may stay a grid line (edgeless); no cell is cut by it.
     assert len(grids) == 1 and len(grids[0].cells) == len(spec.cells)
     assert min(c.bbox.x1 - c.bbox.x0 for c in grids[0].cells) > 0.25 * 200
+
+
+def test_a_faded_row_ruling_is_put_back_where_the_text_parts():
+    """The ruling under 财政拨款's amounts faded across the money block's amount columns: each column's
+    two amounts became one cell (`2,125,159.56` over `73,925.23`), read as one value. The line is
+    ruled under the label and the other columns, and in every amount column one amount stands well
+    above it and one well below: two cells, as for a faded column ruling."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    image = rendered.image.copy()
+    y = round(rendered.row_y[5])  # between 当年财政拨款 and 上年结转资金
+    x0, x1 = round(rendered.col_x[3]) + 3, round(rendered.col_x[6]) - 3  # 年初预算数 … 全年执行数
+    image[y - 3 : y + 4, x0:x1] = 255
+    grids = detect_grids(as_page(degrade(image, 200, jpeg=80, noise=2), 200), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)

@@ -189,6 +189,9 @@ def build_grid(
         below = glyph_edges(below, h_runs, hs, corners[:, :, 0], across_rows=True)
         right = glyph_edges(right.T, v_runs, vs, corners[:, :, 1].T, across_rows=False).T
         right = _parted_by_text(right, corners, glyphs, dpi, cfg)
+        # The same across a faded row ruling: the two amounts of a money-block column read as one cell.
+        across = corners.transpose(1, 0, 2)[..., ::-1]
+        below = _parted_by_text(below.T, across, lambda: glyphs().T, dpi, cfg).T
     cells = _merge_slots(page, right, below, corners, shape)
     return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
 
@@ -290,7 +293,9 @@ def _parted_by_text(
     A column line ruled on other rows of the table, missing on a run of rows, where on every row
     of the run the text stands well apart on both sides of it or there is none: two cells, not
     one (a faded 分值 | 得分 ruling read `7.50` `7.50` as `7.507.50`). A merged cell's text runs
-    across the lines inside it or stands to one side of them, and keeps the cell whole.
+    across the lines inside it or stands to one side of them, and keeps the cell whole. Given
+    `below.T`, the corners with rows and columns (and x and y) swapped and the glyphs transposed,
+    the same holds for a row line (`build_grid` does both).
     """
     n_rows, n_lines = right.shape
     half = max(1, round(cfg.text_gap_in * dpi))
