@@ -102,3 +102,32 @@ def test_a_three_level_name_over_two_rows_is_flagged_on_both():
     table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
     assert [i.needs_review for i in table.indicators] == [False, True, True]
     assert "三级 read as one cell over several rows" in table.indicators[1].note
+
+
+def test_a_money_header_read_as_one_cell_and_two_amounts_in_one_cell_are_read_apart():
+    """A faint scan's money block: `全年预算数全年执行数` read as one header cell (its ruling lost in
+    the header row), and the ruling between 基本支出 and 项目支出 lost in the 全年预算数 column (one
+    cell holds both amounts, under both rows). The header is split at the column ruling of the
+    rows below; the cell's amounts are counted once, and go one to each row."""
+    from pipeline.forms.funding import read_funding
+
+    xs = (100, 300, 500, 700, 900)  # label | 全年预算数 | 全年执行数 | 执行率
+
+    def cell(y, k, text, span=1, rows=1):
+        return Cell(page=1, row=y, col=k, text=text, engine="rapidocr", colspan=span, rowspan=rows,
+                    bbox=BBox(xs[k], 40 * y, xs[k + span], 40 * (y + rows)))
+
+    header = cell(0, 1, "全年预算数全年执行数", span=2)
+    head = Row(page=1, cells=(cell(0, 0, ""), header, header, cell(0, 3, "执行率(%)")), first_on_page=True, left=100)
+    merged = cell(3, 1, "1,231,772.00\n1,041,220.20", rows=2)
+    lines = [("资金来源：（1）财政拨款", "2,196,657.46", "2,125,159.56", "96.74"),
+             ("（2）其他资金", "76,334.74", "73,925.23", "96.84")]
+    rows = [head] + [Row(page=1, cells=(cell(y, 0, a), cell(y, 1, b), cell(y, 2, c), cell(y, 3, d)),
+                         first_on_page=False, left=100) for y, (a, b, c, d) in enumerate(lines, start=1)]
+    rows += [Row(page=1, cells=(cell(3, 0, "资金结构：（1）基本支出"), merged, cell(3, 2, "1,219,689.68"), cell(3, 3, "99.01")),
+                 first_on_page=False, left=100),
+             Row(page=1, cells=(cell(4, 0, "（2）项目支出"), merged, cell(4, 2, "979,395.11"), cell(4, 3, "94.06")),
+                 first_on_page=False, left=100)]
+    funding = {f.item: f for f in read_funding(rows, 0, "unit_overall", FieldReader(), default_catalogue())}
+    assert [(str(funding[i].budget), str(funding[i].executed)) for i in ("财政拨款", "其他资金", "基本支出", "项目支出")] == [
+        ("2196657.46", "2125159.56"), ("76334.74", "73925.23"), ("1231772.00", "1219689.68"), ("1041220.20", "979395.11")]

@@ -15,11 +15,14 @@ from decimal import Decimal
 
 from ..correct import parse_decimal, split_values
 from ..records import FundingLine, Provenance
+from ..types import Cell
 from .catalog import Catalogue
 from .fields import FieldReader, provenance
-from .layout import Column, Row, label_of, map_columns
+from .layout import Column, Row, label_of, map_columns, split_joined
 
 PLACEHOLDER = re.compile(r"^[-—–一_/]+$")
+BLOCK_ROWS = 4
+"""Rows under the money block's header whose column rulings split a header cell named for two columns."""
 
 
 def is_funding_header(row: Row, catalogue: Catalogue) -> bool:
@@ -45,7 +48,10 @@ def read_funding(
 ) -> list[FundingLine]:
     """The lines of the money block under `rows[header_index]`, one per item of the form's catalogue entry."""
     header = rows[header_index]
-    cols = map_columns(header, catalogue.columns.funding)
+    order = tuple(catalogue.columns.funding)
+    below = [c.bbox.x0 for r in rows[header_index + 1 : header_index + 1 + BLOCK_ROWS] if r.page == header.page
+             for c in r.unique_cells() if c.bbox is not None]
+    cols = split_joined(map_columns(header, catalogue.columns.funding), order, below)
     items = tuple(catalogue.forms[form_type].funding.items)
     unit = _amount_unit(rows, header_index)
 
@@ -64,7 +70,7 @@ def read_funding(
     labels_all = [label for _, labels in block for label in labels]
     tokens: dict[str, list[tuple[str, Row]]] = {}
     for name, col in cols.items():
-        tokens[name] = [(tok, row) for row, _ in block for tok in split_values(_text(row, col))]
+        tokens[name] = _column_tokens(block, col)
 
     values: dict[str, dict[str, tuple[str, Row]]] = {item: {} for item in labels_all}
     unsure: set[str] = set()
@@ -75,6 +81,8 @@ def read_funding(
             continue
         for row, labels in block:
             row_toks = split_values(_text(row, cols[name]))
+            if len(row_toks) > len(labels):
+                unsure.update(labels)  # a cell over several lines: which value is whose is a guess
             for i, item in enumerate(labels):
                 if i < len(row_toks):
                     values[item][name] = (row_toks[i], row)
@@ -100,6 +108,18 @@ def read_funding(
         lines.append(FundingLine(item=item, amount_unit=unit, needs_review=item in unsure,
                                  provenance=prov, **fields))
     return lines
+
+
+def _column_tokens(block: list[tuple[Row, list[str]]], column: Column) -> list[tuple[str, Row]]:
+    """A value column's tokens down the block, each cell counted once: a cell over two lines (their
+    ruling lost) holds both lines' values and is under both rows."""
+    seen: list[Cell] = []
+    out: list[tuple[str, Row]] = []
+    for row, _ in block:
+        cells = [c for c in row.under(column) if all(c is not s for s in seen)]
+        seen.extend(cells)
+        out.extend((tok, row) for tok in split_values(" ".join(c.text for c in cells)))
+    return out
 
 
 def _text(row: Row, column: Column) -> str:

@@ -25,7 +25,7 @@ from ..records import Correction, Indicator, Provenance, Totals
 from ..types import Cell
 from .catalog import Catalogue
 from .fields import FieldReader
-from .layout import Column, Row, aligned_pages, column_at, column_lines, label_of, map_columns
+from .layout import Column, Row, aligned_pages, column_at, column_lines, label_of, map_columns, split_joined
 from .levels import snap
 
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
@@ -63,15 +63,7 @@ def complete_columns(
     - Header cells named for nothing, between two named ones (or right of the last), take the
       missing columns of that stretch in `order`, when there are exactly as many of each.
     """
-    cols = dict(cols)
-    for index in {c.index for c in cols.values()}:
-        names = sorted((n for n, c in cols.items() if c.index == index), key=order.index)
-        column = cols[names[0]]
-        if len(names) == 2 and column.x0 is not None and column.x1 is not None:
-            middle = (column.x0 + column.x1) / 2
-            inside = [x for x in lines if column.x0 + 0.15 * (column.x1 - column.x0) < x < column.x1 - 0.15 * (column.x1 - column.x0)]
-            cut = float(min(inside, key=lambda x: abs(x - middle), default=middle))
-            cols[names[0]], cols[names[1]] = replace(column, x1=cut), replace(column, x0=cut)
+    cols = split_joined(cols, order, lines)
     header_cells = [i for i, cell in enumerate(header.cells)
                     if cell is not None and cell.text.strip() and (i == 0 or header.cells[i - 1] is not cell)]
     named = {c.index: max(order.index(n) for n, c2 in cols.items() if c2.index == c.index) for c in cols.values()}

@@ -8,6 +8,7 @@ and OCR of a header is noisy, so a column matches on a short key (`分值` also 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -164,6 +165,24 @@ def map_columns(row: Row, keys: dict[str, str]) -> dict[str, Column]:
             if name not in found and re.search(pattern, text):
                 found[name] = column_at(row, col)
     return found
+
+
+def split_joined(cols: dict[str, Column], order: tuple[str, ...], lines: Sequence[float] = ()) -> dict[str, Column]:
+    """`cols` with one header cell named for two neighbouring columns (`分值得分`, `全年预算数全年执行数`:
+    the ruling between them lost in the header row) split, when the route gives boxes: at the
+    column ruling of the rows below (`lines`, x positions) nearest its middle, else at its middle.
+    `order` is the columns' order left to right."""
+    cols = dict(cols)
+    for index in {c.index for c in cols.values()}:
+        names = sorted((n for n, c in cols.items() if c.index == index), key=order.index)
+        column = cols[names[0]]
+        if len(names) == 2 and column.x0 is not None and column.x1 is not None:
+            middle = (column.x0 + column.x1) / 2
+            margin = 0.15 * (column.x1 - column.x0)
+            inside = [x for x in lines if column.x0 + margin < x < column.x1 - margin]
+            cut = float(min(inside, key=lambda x: abs(x - middle), default=middle))
+            cols[names[0]], cols[names[1]] = replace(column, x1=cut), replace(column, x0=cut)
+    return cols
 
 
 def column_at(row: Row, col: int) -> Column:
