@@ -131,3 +131,28 @@ def test_a_money_header_read_as_one_cell_and_two_amounts_in_one_cell_are_read_ap
     funding = {f.item: f for f in read_funding(rows, 0, "unit_overall", FieldReader(), default_catalogue())}
     assert [(str(funding[i].budget), str(funding[i].executed)) for i in ("财政拨款", "其他资金", "基本支出", "项目支出")] == [
         ("2196657.46", "2125159.56"), ("76334.74", "73925.23"), ("1231772.00", "1219689.68"), ("1041220.20", "979395.11")]
+
+
+def test_a_level1_label_read_with_its_weight_gives_both():
+    """The ruling between 一级指标 and 权重 lost: one cell over both, read `投入管30`. The label is
+    the 一级 (snapped to the framework's word) and the number after it the block's 权重, logged."""
+    head = ("一级指标", "权重", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分")
+    xs = (100, 200, 260, 360, 560, 680, 800, 880, 960)
+
+    def row(y, texts, joined=False):
+        cells, k = [], 0
+        while k < len(texts):
+            span = 2 if joined and k == 0 else 1
+            cell = Cell(page=1, row=y, col=k, text=texts[k], engine="rapidocr", colspan=span,
+                        bbox=BBox(xs[k], 40 * y, xs[k + span], 40 * y + 40))
+            cells += [cell] * span
+            k += span
+        return Row(page=1, cells=tuple(cells), first_on_page=y == 0, left=100)
+
+    rows = [row(0, head)]
+    rows += [row(y, ("投入管30", "", "预算编审管理", "说明", "", "", "7.50", "7.50"), joined=True) for y in (1,)]
+    reader = FieldReader()
+    table = read_indicator_table(rows, 0, "unit_overall", reader, default_catalogue())
+    first = table.indicators[0]
+    assert (first.level1, str(first.level1_weight)) == ("投入管理指标", "30")
+    assert any(c.raw == "投入管30" and c.kind == "merged_columns" for c in reader.corrections)

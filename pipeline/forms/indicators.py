@@ -222,6 +222,8 @@ def read_indicator_table(
         if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
+        if catalogue.forms[form_type].weight_column and numbers["weight"] is None:
+            values["level1"], numbers["weight"] = _weight_in_label(reader, row.page, seq, str(values["level1"]), prov)
         level1 = vocabulary.canonical_level1(str(values["level1"])) if values["level1"] else ""
         level1 = _snapped(reader, row.page, seq, "level1", level1, vocabulary.level1, prov)
         values["level2"] = _snapped(reader, row.page, seq, "level2", str(values["level2"]), vocabulary.level2, prov)
@@ -341,6 +343,26 @@ def _snapped(
     reader.corrections.append(Correction(page=page, seq=seq, field=name, raw=text, corrected=word,
                                          kind="lexicon", confidence=confidence))
     return word
+
+
+_LABEL_AND_WEIGHT = re.compile(r"^(\D*[\u3400-\u9fff])\s*(\d{1,2}(?:\.\d+)?)$")
+
+
+def _weight_in_label(
+    reader: FieldReader, page: int, seq: int, text: str, prov: dict[str, Provenance]
+) -> tuple[str, Decimal | None]:
+    """A 一级 label read with its 权重 after it (`投入管30`: the ruling between the two columns lost,
+    one cell read over both) → the label and the weight, the split logged; else the text as it
+    is and no weight."""
+    m = _LABEL_AND_WEIGHT.match(text.replace("\n", ""))
+    if not m:
+        return text, None
+    reader.corrections.append(Correction(page=page, seq=seq, field="level1", raw=text,
+                                         corrected=f"{m.group(1)} | {m.group(2)}", kind="merged_columns",
+                                         confidence=prov["level1"].confidence if "level1" in prov else 1.0))
+    if "level1" in prov:
+        prov["weight"] = prov["level1"]
+    return m.group(1), Decimal(m.group(2))
 
 
 def _level1_of_level2(
