@@ -3,7 +3,7 @@
 `perfscan run` over `../shared/devset/corpus`, scored by the set's own scorer against its truth.
 The bars below are what the scan route reaches today (BENCHMARK.md, `make devset`): a change that
 reads fewer values right, or lets a wrong value out unflagged more often, fails here. They are
-raised as the route improves (measured: cells 0.992, numbers 0.984, docs_exact 24); the issue's numbers target
+raised as the route improves (measured: cells 0.993, numbers 0.991, docs_exact 24); the issue's numbers target
 (≥ 0.995) is not met yet.
 """
 
@@ -20,7 +20,7 @@ from tests.conftest import REPO
 DEVSET = REPO.parent / "shared" / "devset"
 
 # Measured at the commit that set them; every run of the same code gives the same figures.
-AT_LEAST = {"numbers": 0.975, "cells": 0.985, "rows": 0.995, "planted": 18, "docs_exact": 21}
+AT_LEAST = {"numbers": 0.98, "cells": 0.985, "rows": 0.995, "planted": 18, "docs_exact": 21}
 AT_MOST = {"false_errors": 1, "silent": 2, "review_load": 0.17}
 
 
