@@ -9,6 +9,8 @@ How, and why this way:
   vote); the page is rotated once from the original and every box refers to the rotated image.
   When the rulings still lean (`rulings.ruling_skew`), the projection was misled and the page is
   turned again from the original.
+- A photo whose table's frame is a quadrilateral, not a rectangle, is flattened by it
+  (`perspective.py`) and its rulings found again.
 - Rulings and streaks are `rulings.py`'s; rulings that cross form a table, and its cells —
   which slot edges exist, merged cells — are `cells.py`'s.
 """
@@ -63,7 +65,7 @@ def detect_grids(page: PageImage, cfg: GridConfig) -> DetectedPage:
     sx, sy = w / small.shape[1], h / small.shape[0]
     if found.flatten is not None:
         scaling = np.diag([sx, sy, 1.0])
-        image = _warped(image, scaling @ found.flatten @ np.linalg.inv(scaling), (255, 255, 255))
+        image = _warped(image, scaling @ found.flatten @ np.linalg.inv(scaling))
     grids = [
         replace(grid, cells=tuple(
             replace(c, bbox=BBox(max(0, math.floor(c.bbox.x0 * sx)), max(0, math.floor(c.bbox.y0 * sy)),
@@ -92,11 +94,9 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     flatten = flattening(h_rulings, v_rulings, cfg)
     if flatten is not None:
         # A photo at a slant: its table's frame is made a rectangle, and the rulings found again.
-        image = _warped(image, flatten, (255, 255, 255))
+        image = _warped(image, flatten)
         ink = ink_image(image, dpi, cfg)
-        h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
-        v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
-        h_rulings, v_rulings = find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
+        h_ridge, v_ridge, h_rulings, v_rulings = _rulings_of(ink, dpi, cfg)
     deskewed = PageImage(page=page.page, image=image, dpi=dpi)
     # A line straight in the scanner's frame, after the rotation by `angle`: x' = x·cos + y·sin,
     # y' = −x·sin + y·cos (cv2's rotation matrix), so a vertical one runs at +tan, a horizontal at −tan.
@@ -106,7 +106,7 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     h_edges = edge_mask(h_ridge, dpi, cfg)
     v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []
-    # Only a table with a column ruling lost on some rows looks at the text (`cells._parted_by_text`).
+    # Only a table with a ruling lost on some rows or columns looks at the text (`cells._parted_by_text`).
     glyphs = functools.cache(lambda: glyph_mask(ink, dpi, cfg))
     for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
         grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg, glyphs=glyphs)
@@ -201,14 +201,23 @@ def _rulings_at(
     if abs(angle) >= cfg.min_skew_deg:
         image = rotate(image, angle, border=(255, 255, 255))
         ink = rotate(ink, angle, border=0)
+    return image, ink, *_rulings_of(ink, dpi, cfg)
+
+
+def _rulings_of(
+    ink: np.ndarray, dpi: float, cfg: GridConfig
+) -> tuple[np.ndarray, np.ndarray, list[Ruling], list[Ruling]]:
+    """Ridge masks and rulings of a page's ink: horizontal, then vertical."""
     h_ridge = ridge_mask(ink, dpi, cfg.ridge_windows_h_in, cfg)
     v_ridge = ridge_mask(np.ascontiguousarray(ink.T), dpi, cfg.ridge_windows_v_in, cfg)
-    return image, ink, h_ridge, v_ridge, find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
+    return h_ridge, v_ridge, find_rulings(h_ridge, dpi, cfg), find_rulings(v_ridge, dpi, cfg)
 
-def _warped(image: np.ndarray, matrix: np.ndarray, border: int | tuple[int, int, int]) -> np.ndarray:
+
+def _warped(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The page under a perspective matrix (`perspective.flattening`), bicubic: a thin ruling
+    resampled bilinearly faded."""
     h, w = image.shape[:2]
-    value = border if isinstance(border, tuple) else (border,) * 3
-    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderValue=value)
+    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255))
 
 
 def rotate(image: np.ndarray, angle: float, border: int | tuple[int, int, int]) -> np.ndarray:
