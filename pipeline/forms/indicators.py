@@ -26,7 +26,7 @@ from ..types import Cell
 from .catalog import Catalogue
 from .fields import FieldReader
 from .layout import Column, Row, aligned_pages, column_at, column_lines, label_of, map_columns, split_joined
-from .levels import snap
+from .levels import level1_of_level2, snapped, weight_in_label
 
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
 TOTAL = re.compile(r"^总分$|^合计$|^总计$")
@@ -223,11 +223,11 @@ def read_indicator_table(
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
         if catalogue.forms[form_type].weight_column and numbers["weight"] is None:
-            values["level1"], numbers["weight"] = _weight_in_label(reader, row.page, seq, str(values["level1"]), prov)
+            values["level1"], numbers["weight"] = weight_in_label(reader, row.page, seq, str(values["level1"]), prov)
         level1 = vocabulary.canonical_level1(str(values["level1"])) if values["level1"] else ""
-        level1 = _snapped(reader, row.page, seq, "level1", level1, vocabulary.level1, prov)
-        values["level2"] = _snapped(reader, row.page, seq, "level2", str(values["level2"]), vocabulary.level2, prov)
-        level1 = _level1_of_level2(reader, row.page, seq, level1, str(values["level2"]), form_type, catalogue, prov)
+        level1 = snapped(reader, row.page, seq, "level1", level1, vocabulary.level1, prov)
+        values["level2"] = snapped(reader, row.page, seq, "level2", str(values["level2"]), vocabulary.level2, prov)
+        level1 = level1_of_level2(reader, row.page, seq, level1, str(values["level2"]), form_type, catalogue, prov)
         if level1:
             explicit_level1[seq] = level1
             if numbers["weight"] is not None:
@@ -328,56 +328,6 @@ def _find_weight_column(rows: list[Row], header_index: int, cols: dict[str, Colu
     if "level2" in out and out["level2"].x0 is not None and out["level2"].x0 < x1:
         out["level2"] = replace(out["level2"], x0=x1)
     return out
-
-
-def _snapped(
-    reader: FieldReader, page: int, seq: int, name: str, text: str, vocabulary: tuple[str, ...],
-    prov: dict[str, Provenance],
-) -> str:
-    """A 一级/二级 label snapped to the forms' vocabulary (`levels.snap`), the change logged;
-    a label that snaps to nothing is kept as read (the verifier flags it)."""
-    word = snap(text, vocabulary) if text else ""
-    if not word or word == text:
-        return text
-    confidence = prov[name].confidence if name in prov else 1.0
-    reader.corrections.append(Correction(page=page, seq=seq, field=name, raw=text, corrected=word,
-                                         kind="lexicon", confidence=confidence))
-    return word
-
-
-_LABEL_AND_WEIGHT = re.compile(r"^(\D*[\u3400-\u9fff])\s*(\d{1,2}(?:\.\d+)?)$")
-
-
-def _weight_in_label(
-    reader: FieldReader, page: int, seq: int, text: str, prov: dict[str, Provenance]
-) -> tuple[str, Decimal | None]:
-    """A 一级 label read with its 权重 after it (`投入管30`: the ruling between the two columns lost,
-    one cell read over both) → the label and the weight, the split logged; else the text as it
-    is and no weight."""
-    m = _LABEL_AND_WEIGHT.match(text.replace("\n", ""))
-    if not m:
-        return text, None
-    reader.corrections.append(Correction(page=page, seq=seq, field="level1", raw=text,
-                                         corrected=f"{m.group(1)} | {m.group(2)}", kind="merged_columns",
-                                         confidence=prov["level1"].confidence if "level1" in prov else 1.0))
-    if "level1" in prov:
-        prov["weight"] = prov["level1"]
-    return m.group(1), Decimal(m.group(2))
-
-
-def _level1_of_level2(
-    reader: FieldReader, page: int, seq: int, level1: str, level2: str, form_type: str, catalogue: Catalogue,
-    prov: dict[str, Provenance],
-) -> str:
-    """A 一级 label that is no word of the framework (`微生物` for a garbled 效益指标), beside a 二级
-    label that is: the 一级 that 二级 belongs to on this form, the change logged. The framework
-    puts each 二级 under one 一级, so the 二级 read in the same row says which it is."""
-    if not level1 or level1 in catalogue.vocabulary.level1 or level2 not in catalogue.vocabulary.level2_to_level1:
-        return level1
-    word = catalogue.level1_for(level2, form_type)
-    reader.corrections.append(Correction(page=page, seq=seq, field="level1", raw=level1, corrected=word,
-                                         kind="lexicon", confidence=prov["level1"].confidence if "level1" in prov else 1.0))
-    return word
 
 
 def _dropped(p: Provenance | None, seq: int, text: str, kind: str = "garbage") -> Correction:
