@@ -25,7 +25,7 @@ import numpy as np
 from ..config import Config
 from ..ocr.direction import direction_classifier
 from ..types import PageImage
-from .grid import ink_image
+from .grid import paper_ink
 from .read import ruling_mask
 
 _DPI = 100.0
@@ -47,7 +47,7 @@ def upright(page: PageImage, cfg: Config) -> Orientation:
     scale = min(1.0, _DPI / page.dpi)
     small = cv2.resize(page.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     dpi = page.dpi * scale
-    text = ink_image(small, dpi, cfg.grid) > cfg.grid.ink_threshold
+    text = paper_ink(small, dpi, cfg.grid) > cfg.grid.ink_threshold
     text[ruling_mask(text, dpi, cfg.read)] = False
     turned = 0
     if _line_direction(text) < cfg.imaging.sideways_ratio:
