@@ -33,12 +33,11 @@ TEXT_PERCENTILE = 90
 
 @dataclass(frozen=True)
 class Seal:
-    """A seal's ring (pixels of the page it was found on), how much of it is seen, and the page's text level."""
+    """A seal's ring (pixels of the page it was found on) and the page's text level."""
 
     x: float
     y: float
     radius: float
-    cover: float
     text_level: float
 
 
@@ -79,13 +78,13 @@ def find_seal(ink: np.ndarray, dpi: float, cfg: GridConfig) -> Seal | None:
             best = (float(cover[y, x]), x / scale, y / scale, radius / scale)
     if best is None or best[0] < cfg.grey_seal_cover:
         return None
-    cover, x, y, radius = best
+    _, x, y, radius = best
     x0, y0, x1, y1 = _square(ink.shape, x, y, radius * 1.1)
     outside = ink > cfg.ink_threshold
     outside[y0:y1, x0:x1] = False
     if not outside.any():
         return None
-    return Seal(x=x, y=y, radius=radius, cover=cover, text_level=float(np.percentile(ink[outside], TEXT_PERCENTILE)))
+    return Seal(x=x, y=y, radius=radius, text_level=float(np.percentile(ink[outside], TEXT_PERCENTILE)))
 
 
 def _square(shape: tuple[int, ...], x: float, y: float, reach: float) -> tuple[int, int, int, int]:
