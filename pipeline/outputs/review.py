@@ -24,6 +24,7 @@ import base64
 import io
 import os
 import posixpath
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -279,23 +280,22 @@ def source_link(doc: Document, page: int) -> str:
 
 
 def _finding_table(findings: list[Finding]) -> str:
-    rows = ["<tr><th>rule</th><th>severity</th><th>message</th><th>expected</th><th>seen</th></tr>"]
-    for f in findings:
-        rows.append(
-            f'<tr class="{escape(f.severity)}"><td>{escape(f.rule_id)}</td><td>{escape(f.severity)}</td>'
-            f"<td>{escape(f.message)}</td><td>{escape(f.expected)}</td><td>{escape(f.observed)}</td></tr>"
-        )
-    return "<table>" + "\n".join(rows) + "</table>"
+    return _table(("rule", "severity", "message", "expected", "seen"), (
+        f'<tr class="{escape(f.severity)}"><td>{escape(f.rule_id)}</td><td>{escape(f.severity)}</td>'
+        f"<td>{escape(f.message)}</td><td>{escape(f.expected)}</td><td>{escape(f.observed)}</td></tr>"
+        for f in findings))
 
 
 def _correction_table(corrections: list[Correction]) -> str:
-    rows = ["<tr><th>page</th><th>row</th><th>field</th><th>kind</th><th>raw</th><th>corrected</th></tr>"]
-    for c in corrections:
-        rows.append(
-            f"<tr><td>{_csv_text(c.page)}</td><td>{_csv_text(c.seq)}</td><td>{escape(c.field)}</td><td>{escape(c.kind)}</td>"
-            f'<td class="raw">{escape(c.raw)}</td><td class="raw">{escape(c.corrected)}</td></tr>'
-        )
-    return "<table>" + "\n".join(rows) + "</table>"
+    return _table(("page", "row", "field", "kind", "raw", "corrected"), (
+        f"<tr><td>{_csv_text(c.page)}</td><td>{_csv_text(c.seq)}</td><td>{escape(c.field)}</td><td>{escape(c.kind)}</td>"
+        f'<td class="raw">{escape(c.raw)}</td><td class="raw">{escape(c.corrected)}</td></tr>'
+        for c in corrections))
+
+
+def _table(head: tuple[str, ...], rows: Iterable[str]) -> str:
+    """An HTML table: a header row of `head`, then `rows` (each a ready `<tr>`)."""
+    return "<table>" + "\n".join(["<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>", *rows]) + "</table>"
 
 
 def _page_view(review: Review, page: int, rel: str, size: tuple[int, int]) -> str:
