@@ -18,7 +18,7 @@ from ..records import FundingLine, Provenance
 from ..types import Cell
 from .catalog import Catalogue
 from .fields import FieldReader, provenance
-from .layout import Column, Row, label_of, map_columns, split_joined
+from .layout import Column, Row, column_lines, label_of, map_columns, split_joined
 
 PLACEHOLDER = re.compile(r"^[-—–一_/]+$")
 BLOCK_ROWS = 4
@@ -49,9 +49,8 @@ def read_funding(
     """The lines of the money block under `rows[header_index]`, one per item of the form's catalogue entry."""
     header = rows[header_index]
     order = tuple(catalogue.columns.funding)
-    below = [c.bbox.x0 for r in rows[header_index + 1 : header_index + 1 + BLOCK_ROWS] if r.page == header.page
-             for c in r.unique_cells() if c.bbox is not None]
-    cols = split_joined(map_columns(header, catalogue.columns.funding), order, below)
+    below = column_lines([r for r in rows[header_index + 1 : header_index + 1 + BLOCK_ROWS] if r.page == header.page])
+    cols = split_joined(map_columns(header, catalogue.columns.funding), order, [float(x) for x in below])
     items = tuple(catalogue.forms[form_type].funding.items)
     unit = _amount_unit(rows, header_index)
 
