@@ -151,6 +151,9 @@ class GridConfig(Section):
         description="a line running this far (inches) past the table's outermost rulings at both ends is a "
         "scanner streak, not a ruling"
     )
+    streak_alone_overrun_in: float = Field(
+        description="a line running this far (inches) past the rulings across it, where most rulings stop, is a streak"
+    )
     streak_min_skew_deg: float = Field(
         description="…or past them at one end, when the rulings lie this far (degrees) from the scanner's frame…"
     )

@@ -476,6 +476,22 @@ def test_a_scanner_streak_through_the_page_is_not_a_column():
     assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
 
 
+def test_streaks_from_inside_the_table_down_to_the_foot_of_a_straight_page_are_not_columns():
+    """Streaks that start inside the table (where a seal hid their top) and run on to the foot of
+    a page scanned straight: neither margin-to-margin nor slanted, but they run on alone, far past
+    the table, where its own rulings stop. Two cut `6.50` into `6.5` and `0`."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    # The table ends some 3 in above the foot of the page.
+    image = np.vstack([rendered.image, np.full((600, *rendered.image.shape[1:]), 255, np.uint8)])
+    y0 = round(rendered.row_y[20])
+    for col in (5, 6):
+        x = round((rendered.col_x[col] + rendered.col_x[col + 1]) / 2) + 3
+        image[y0:, x : x + 2] = 70
+    grids = detect_grids(as_page(degrade(image, 200, jpeg=70, noise=3), 200), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+
+
 @pytest.mark.parametrize("skew", [1.1, -0.8])
 def test_a_faint_streak_on_a_skewed_scan_is_not_a_column(skew):
     """The scanner draws its streak straight down the scan; the page lies skewed under it. After

@@ -16,13 +16,7 @@ import numpy as np
 
 from ..config import GridConfig
 from ..types import BBox, Cell, TableGrid
-from .rulings import Ruling, fitted, long_strokes
-
-
-def _cross(h: Ruling, v: Ruling) -> tuple[float, float]:
-    """Intersection (x, y) of horizontal y = a + b x and vertical x = c + d y."""
-    y = (h.a + h.b * v.a) / (1.0 - h.b * v.b)
-    return v.a + v.b * y, y
+from .rulings import Ruling, crosses, crossing, fitted, long_strokes
 
 
 def tables(
@@ -40,8 +34,7 @@ def tables(
 
     for i, h in enumerate(hs):
         for j, v in enumerate(vs):
-            x, y = _cross(h, v)
-            if h.t0 - reach <= x <= h.t1 + reach and v.t0 - reach <= y <= v.t1 + reach:
+            if crosses(h, v, reach):
                 parent[find(i)] = find(len(hs) + j)
     groups: dict[int, tuple[list[Ruling], list[Ruling]]] = {}
     for i, h in enumerate(hs):
@@ -162,7 +155,7 @@ def build_grid(
     if n_rows < 1 or n_cols < 1:
         return None
     # Corner points of the grid lines: xs[j][i], ys[j][i] for horizontal line j, vertical line i.
-    corners = np.array([[_cross(h, v) for v in vs] for h in hs])
+    corners = np.array([[crossing(h, v) for v in vs] for h in hs])
     margin = cfg.corner_margin_in * dpi
     # right[r][c]: the vertical edge on the right of slot (r, c) exists; below[r][c] likewise.
     right = np.zeros((n_rows, n_cols + 1), dtype=bool)

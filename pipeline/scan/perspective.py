@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ..config import GridConfig
-from .rulings import Ruling
+from .rulings import Ruling, crossing
 
 
 def flattening(h_rulings: list[Ruling], v_rulings: list[Ruling], cfg: GridConfig) -> np.ndarray | None:
@@ -35,8 +35,8 @@ def flattening(h_rulings: list[Ruling], v_rulings: list[Ruling], cfg: GridConfig
                 abs(math.degrees(math.atan(left.b) - math.atan(right.b))))
     if slant < cfg.photo_min_slant_deg:
         return None
-    corners = np.array([_crossing(top, left), _crossing(top, right), _crossing(bottom, right),
-                        _crossing(bottom, left)], dtype=np.float64)
+    corners = np.array([crossing(top, left), crossing(top, right), crossing(bottom, right),
+                        crossing(bottom, left)], dtype=np.float64)
     tl, tr, br, bl = corners
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
     height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
@@ -65,10 +65,3 @@ def _frame(h_rulings: list[Ruling], v_rulings: list[Ruling]) -> tuple[Ruling, Ru
     hs.sort(key=middle)
     vs.sort(key=middle)
     return hs[0], hs[-1], vs[0], vs[-1]
-
-
-def _crossing(h: Ruling, v: Ruling) -> np.ndarray:
-    """Where a horizontal ruling (y = a + b·x) meets a vertical one (x = a + b·y), as (x, y)."""
-    # x = v.a + v.b (h.a + h.b x)  →  x (1 − v.b h.b) = v.a + v.b h.a
-    x = (v.a + v.b * h.a) / (1.0 - v.b * h.b)
-    return np.array([x, h.a + h.b * x])

@@ -32,6 +32,18 @@ class Ruling:
         return self.a + self.b * t
 
 
+def crossing(h: Ruling, v: Ruling) -> tuple[float, float]:
+    """Where a horizontal ruling (y = a + b·x) meets a vertical one (x = a + b·y), as (x, y)."""
+    y = (h.a + h.b * v.a) / (1.0 - h.b * v.b)
+    return v.a + v.b * y, y
+
+
+def crosses(h: Ruling, v: Ruling, reach: float) -> bool:
+    """The two rulings meet within their drawn lengths (give or take `reach`)."""
+    x, y = crossing(h, v)
+    return h.t0 - reach <= x <= h.t1 + reach and v.t0 - reach <= y <= v.t1 + reach
+
+
 def odd(value: float) -> int:
     n = max(3, int(round(value)))
     return n if n % 2 else n + 1
@@ -128,7 +140,7 @@ def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[Ruling]
 
 
 def without_streaks(
-    rulings: list[Ruling], across: list[Ruling], scan_slope: float, dpi: float, cfg: GridConfig
+    rulings: list[Ruling], across: list[Ruling], horizontal: bool, scan_slope: float, dpi: float, cfg: GridConfig
 ) -> list[Ruling]:
     """`rulings` without scanner streaks: a line the scanner drew through the page runs on past
     the last ruling across it into a margin, where a table's ruling stops at its border.
@@ -138,7 +150,16 @@ def without_streaks(
     by the page's skew (`scan_slope`) among rulings the deskew made upright (their median slope
     apart from it by more than a skew worth correcting). A streak through a
     cell was taken for a column edge and cut the cell's text in two, through its decimal point.
+    On a page with no skew to tell by, a line that lies mostly beyond the table, running on far
+    past it (`streak_alone_overrun_in`), is a streak when most rulings do not: where a table's
+    last ruling across was lost, all its rulings run on together (a column of streaks through a
+    seal cut `6.50` into `6.5` and `0`).
     """
+    # The table's extent: rulings across that cross two of these (a page's edge or a stray line
+    # beyond the table, seen as a ruling, crosses none).
+    reach = cfg.corner_reach_in * dpi
+    across = [a for a in across if sum(crosses(r, a, reach) if horizontal else crosses(a, r, reach)
+                                       for r in rulings) >= 2]
     if len(across) < 2:
         return rulings
     first = min(min(r.at(r.t0), r.at(r.t1)) for r in across)
@@ -151,12 +172,25 @@ def without_streaks(
     apart = abs(scan_slope - own)
     slanted = apart >= math.tan(math.radians(cfg.streak_min_skew_deg))
 
-    def streak(r: Ruling) -> bool:
+    far = cfg.streak_alone_overrun_in * dpi
+
+    def mostly_beyond(r: Ruling, overrun: float) -> bool:
+        # A real ruling chained with a streak's piece in line with it lies mostly in the table.
+        return overrun > far and overrun > min(r.t1, last) - max(r.t0, first)
+
+    far_before = [mostly_beyond(r, first - r.t0) for r in rulings]
+    far_after = [mostly_beyond(r, r.t1 - last) for r in rulings]
+    # A table's rulings run on together where its last ruling across was lost; a streak runs on alone.
+    alone_before = 2 * sum(far_before) < len(rulings)
+    alone_after = 2 * sum(far_after) < len(rulings)
+
+    def streak(r: Ruling, far_before: bool, far_after: bool) -> bool:
         before, after = r.t0 < first - margin, r.t1 > last + margin
         scanner_straight = slanted and abs(r.b - scan_slope) < cfg.streak_slope_tolerance * apart
-        return (before and after) or ((before or after) and scanner_straight)
+        alone = (far_before and alone_before) or (far_after and alone_after)
+        return (before and after) or ((before or after) and scanner_straight) or alone
 
-    return [r for r in rulings if not streak(r)]
+    return [r for r, b, a in zip(rulings, far_before, far_after, strict=True) if not streak(r, b, a)]
 
 
 def _chain(segments: list[Ruling], dpi: float, cfg: GridConfig) -> list[Ruling]:
