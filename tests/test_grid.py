@@ -446,7 +446,7 @@ def test_one_lost_edge_beside_a_label_stays_local():
     the lower row: the label and the lower value join into an L. That L is cut into rectangles;
     widening it to its bounding box swallowed the upper value too, and on a real page the
     widening cascaded until one cell covered the whole table."""
-    from pipeline.scan.cells import _merge_slots
+    from pipeline.scan.slots import merged_cells
 
     n_rows, n_cols = 3, 3
     right = np.ones((n_rows, n_cols + 1), dtype=bool)
@@ -455,12 +455,66 @@ def test_one_lost_edge_beside_a_label_stays_local():
     right[1, 1] = False  # lost: the edge between the label and row 1's value
     ys, xs = np.mgrid[0 : n_rows + 1, 0 : n_cols + 1]
     corners = np.stack([xs * 100.0, ys * 50.0], axis=-1)
-    cells = _merge_slots(1, right, below, corners, (1000, 1000))
+    cells = merged_cells(1, right, below, corners, (1000, 1000), right.astype(float), below.astype(float))
     spans = {(c.row, c.col, c.rowspan, c.colspan) for c in cells}
     assert (0, 1, 1, 1) in spans and (0, 2, 1, 1) in spans  # the upper values are untouched
     assert (2, 0, 1, 1) in spans and (2, 1, 1, 1) in spans  # so is the row below
     covered = sum(c.rowspan * c.colspan for c in cells)
     assert covered == n_rows * n_cols  # every slot in exactly one cell
+
+
+def test_a_frame_side_faded_away_is_put_back_where_the_rulings_across_end():
+    """The left side of the table faded away on a poor scan: the column beside it (一级 names and
+    with them every row's block) went missing. The rulings across still run out to it."""
+    spec = project_form()
+    rendered = render_form(spec, dpi=200)
+    image = rendered.image.copy()
+    x = round(rendered.col_x[0])
+    image[:, x - 4 : x + 5] = 255
+    grids = detect_grids(as_page(degrade(image, 200, jpeg=80, noise=2), 200), GridConfig()).grids
+    assert len(grids) == 1 and structure(grids[0]) == expected_structure(spec)
+
+
+def test_a_cell_joined_to_a_merged_one_is_cut_along_the_faded_edge():
+    """A 三级 name's cell joined to the empty top slot of the 二级 cell beside it (their edge faded
+    on that row, a third of it still ruled) and so to the whole 二级 cell: cut along the faded
+    edge, not across the 二级 cell, where nothing is ruled at all."""
+    from pipeline.scan.slots import merged_cells
+
+    n_rows, n_cols = 3, 2
+    right = np.ones((n_rows, n_cols + 1), dtype=bool)
+    below = np.ones((n_rows + 1, n_cols), dtype=bool)
+    below[1:3, 0] = False  # the 二级 cell spans rows 0–2 of column 0
+    right[0, 1] = False  # faded: the edge between it and row 0's name
+    ruled_right, ruled_below = right.astype(float), below.astype(float)
+    ruled_right[0, 1] = 0.3
+    ys, xs = np.mgrid[0 : n_rows + 1, 0 : n_cols + 1]
+    corners = np.stack([xs * 100.0, ys * 50.0], axis=-1)
+    cells = merged_cells(1, right, below, corners, (1000, 1000), ruled_right, ruled_below)
+    assert {(c.row, c.col, c.rowspan, c.colspan) for c in cells} == {(0, 0, 3, 1), (0, 1, 1, 1), (1, 1, 1, 1),
+                                                                   (2, 1, 1, 1)}
+
+
+def test_two_weights_in_a_column_of_narrow_slots_are_parted_by_their_text():
+    """Rulings of the header part cut the 权重 column into narrow slots; the ruling between two
+    一级 blocks faded there. `30` on one side and `25` on the other stand well apart: two cells,
+    seen over the slots they fill together — one slot alone is narrower than the margins the
+    test leaves at its sides, and read as text running across the line."""
+    from pipeline.scan.cells import _parted_by_text
+
+    dpi = 300  # margins of 0.05 in: 15 px, half a 30 px slot
+    xs = [0, 200, 400, 600]
+    ys = [0, 30, 60, 90, 190, 290, 390]  # three narrow slots, then three rows of the table
+    corners = np.array([[(x, y) for x in xs] for y in ys], dtype=float)
+    right = np.ones((6, 4), dtype=bool)
+    right[0:3, 2] = False  # the line between the two weights faded over the narrow slots
+    below = np.ones((7, 3), dtype=bool)
+    below[1:3, 1:3] = False  # each weight's cell fills the three slots
+    glyphs = np.zeros((400, 600), dtype=bool)
+    glyphs[20:70, 270:330] = True  # 30
+    glyphs[20:70, 470:530] = True  # 25
+    parted = _parted_by_text(right, below, corners, lambda: glyphs, dpi, GridConfig())
+    assert parted[0:3, 2].all()
 
 
 def test_a_scanner_streak_through_the_page_is_not_a_column():

@@ -48,6 +48,15 @@ def test_two_cells_read_as_one_are_flagged_not_parsed():
     assert "more than one value" in flags[1] and "twice" in flags[2] and "two cells read as one" in flags[4]
 
 
+def test_two_blocks_weights_read_as_one_are_flagged_on_every_row_of_the_block():
+    """A faint ruling between two 一级 blocks: their 权重 cells read as one, `3025`, carried by
+    every row of the first block. No block's share of 100 points can be that."""
+    rows = [_row(k, "数量指标", "2.50", "2.50", level1_weight=D("3025")) for k in (1, 2, 3)]
+    rows.append(_row(4, "数量指标", "2.50", "2.50", level1_weight=D("25")))
+    flags = _flags(_doc(rows))
+    assert set(flags) == {1, 2, 3} and all("more than the form's 100 points" in flags[k] for k in flags)
+
+
 def test_labels_outside_the_vocabulary_or_hierarchy_are_flagged():
     rows = [_row(1, "数量指", "2.50", "2.50"), _row(2, "社会效益指标", "2.50", "2.50"),
             _row(3, "数量指标", "2.50", "2.50", level1="波本指拆")]

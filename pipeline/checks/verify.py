@@ -13,7 +13,7 @@ scoring rules run:
   column has (`250` among `1.50`s is a lost point);
 - the money block: 全年预算数 and 全年执行数 the same on every line while an 执行率 is not 100 is
   one column read twice;
-- structure: a row of the unit form has its 一级's 权重; a row with values has a 三级 name
+- structure: a row of the unit form has its 一级's 权重 (at most the form's 100 points); a row with values has a 三级 name
   (except in the 投入管理 block, which has the form's note or nothing, and one row per 二级: a
   二级 label running on over later rows is a lost ruling).
 
@@ -87,6 +87,8 @@ def _row_problems(
         out.append(f"二级 {ind.level2} on a second row: each 投入管理 二级 is one row of the form")
     if has_weights and ind.level1_weight is None:
         out.append("权重 not read")
+    elif ind.level1_weight is not None and ind.level1_weight > 100:
+        out.append(f"权重 {ind.level1_weight} is more than the form's 100 points: two blocks' weights read as one?")
     if not ind.level3 and ind.level1 != note_block and (ind.target or ind.actual or ind.max_score is not None):
         out.append("三级 name not read")
     for name, label in (("target", "年度指标值"), ("actual", "完成值")):

@@ -3,7 +3,7 @@
 Every ruling position spans the whole table as a grid line; whether a grid edge between two
 slots really exists is measured on a short opening (≈ 0.03 in) in a thin band along the fitted
 line, where text never is, and where a faded column ruling left no ink the text may still show
-it. Slots joined across missing edges are merged cells.
+it. Slots joined across missing edges are merged cells (`slots.py`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from ..config import GridConfig
-from ..types import BBox, Cell, TableGrid
+from ..types import TableGrid
 from .rulings import Ruling, crosses, crossing, fitted, long_strokes
+from .slots import merged_cells
 
 
 def tables(
@@ -181,11 +182,13 @@ def build_grid(
         glyph_edges = functools.partial(_glyph_strokes, glyphs=glyphs, margin=margin, dpi=dpi, cfg=cfg)
         below = glyph_edges(below, h_runs, hs, corners[:, :, 0], across_rows=True)
         right = glyph_edges(right.T, v_runs, vs, corners[:, :, 1].T, across_rows=False).T
-        right = _parted_by_text(right, corners, glyphs, dpi, cfg)
+        right = _parted_by_text(right, below, corners, glyphs, dpi, cfg)
         # The same across a faded row ruling: the two amounts of a money-block column read as one cell.
         across = corners.transpose(1, 0, 2)[..., ::-1]
-        below = _parted_by_text(below.T, across, lambda: glyphs().T, dpi, cfg).T
-    cells = _merge_slots(page, right, below, corners, shape)
+        below = _parted_by_text(below.T, right.T, across, lambda: glyphs().T, dpi, cfg).T
+    ruled_below = np.array([[run.mean() if len(run) else 0.0 for run in line] for line in h_runs])
+    ruled_right = np.array([[run.mean() if len(run) else 0.0 for run in line] for line in v_runs]).T
+    cells = merged_cells(page, right, below, corners, shape, ruled_right, ruled_below)
     return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
 
 
@@ -279,16 +282,19 @@ def glyph_mask(ink: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
 
 
 def _parted_by_text(
-    right: np.ndarray, corners: np.ndarray, glyphs: Callable[[], np.ndarray], dpi: float, cfg: GridConfig
+    right: np.ndarray, below: np.ndarray, corners: np.ndarray, glyphs: Callable[[], np.ndarray], dpi: float,
+    cfg: GridConfig,
 ) -> np.ndarray:
     """`right` with the column edges a faded ruling lost put back where the text parts there.
 
     A column line ruled on other rows of the table, missing on a run of rows, where on every row
     of the run the text stands well apart on both sides of it or there is none: two cells, not
     one (a faded 分值 | 得分 ruling read `7.50` `7.50` as `7.507.50`). A merged cell's text runs
-    across the lines inside it or stands to one side of them, and keeps the cell whole. Given
-    `below.T`, the corners with rows and columns (and x and y) swapped and the glyphs transposed,
-    the same holds for a row line (`build_grid` does both).
+    across the lines inside it or stands to one side of them, and keeps the cell whole. Rows
+    joined on both sides of the line (no row edge, `below`, between them there) are looked at
+    as one: a column cut into narrow slots by rulings of another part of the table is seen whole.
+    Given `below.T`, `right.T`, the corners with rows and columns (and x and y) swapped and the
+    glyphs transposed, the same holds for a row line (`build_grid` does both).
     """
     n_rows, n_lines = right.shape
     half = max(1, round(cfg.text_gap_in * dpi))
@@ -305,28 +311,34 @@ def _parted_by_text(
             end = r
             while end < n_rows and not right[end, i]:
                 end += 1
-            sides = [_sides(glyphs(), corners, right[row], row, i, half, min_ink) for row in range(r, end)]
+            starts = [row for row in range(r, end) if row == r or below[row, i - 1] or below[row, i]]
+            spans = zip(starts, [*starts[1:], end], strict=True)
+            sides = [_sides(glyphs(), corners, right[r0:r1], r0, r1, i, half, min_ink) for r0, r1 in spans]
             if "both" in sides and all(side in ("both", "neither") for side in sides):
                 out[r:end, i] = True
             r = end
     return out
 
 
-def _sides(text: np.ndarray, corners: np.ndarray, ruled: np.ndarray, r: int, i: int, half: int, min_ink: int) -> str:
-    """Where row `r`'s text stands about vertical grid line `i`, within the cell it would part
-    (between the nearest lines ruled on this row, `ruled`): "across" (ink on the line, or only a
-    gap between characters beside it: two cells' texts are apart by both cells' padding),
-    "both" sides, "one", or "neither". What is left of a ruling along the cell's sides and along
-    the line itself (a quarter of `half` either side) is not looked at."""
+def _sides(
+    text: np.ndarray, corners: np.ndarray, ruled: np.ndarray, r0: int, r1: int, i: int, half: int, min_ink: int
+) -> str:
+    """Where the text of rows `r0`…`r1 - 1` (one cell on each side) stands about vertical grid
+    line `i`, within the cell it would part (between the nearest lines ruled on these rows,
+    `ruled`): "across" (ink on the line, or only a gap between characters beside it: two cells'
+    texts are apart by both cells' padding), "both" sides, "one", or "neither". What is left of
+    a ruling along the cell's sides and along the line itself (a quarter of `half` either side)
+    is not looked at."""
     clear = max(2, half // 4)
-    before, after = np.flatnonzero(ruled[:i]), np.flatnonzero(ruled[i + 1 :]) + i + 1
+    on_row = ruled.any(axis=0)
+    before, after = np.flatnonzero(on_row[:i]), np.flatnonzero(on_row[i + 1 :]) + i + 1
     a = before[-1] if len(before) else 0
-    b = after[0] if len(after) else len(ruled) - 1
-    y0 = round(max(corners[r, a, 1], corners[r, i, 1], corners[r, b, 1])) + half
-    y1 = round(min(corners[r + 1, a, 1], corners[r + 1, i, 1], corners[r + 1, b, 1])) - half
-    x = round((corners[r, i, 0] + corners[r + 1, i, 0]) / 2)
-    x0 = round(max(corners[r, a, 0], corners[r + 1, a, 0])) + clear
-    x1 = round(min(corners[r, b, 0], corners[r + 1, b, 0])) - clear
+    b = after[0] if len(after) else len(on_row) - 1
+    y0 = round(max(corners[r0, a, 1], corners[r0, i, 1], corners[r0, b, 1])) + half
+    y1 = round(min(corners[r1, a, 1], corners[r1, i, 1], corners[r1, b, 1])) - half
+    x = round((corners[r0, i, 0] + corners[r1, i, 0]) / 2)
+    x0 = round(max(corners[r0, a, 0], corners[r1, a, 0])) + clear
+    x1 = round(min(corners[r0, b, 0], corners[r1, b, 0])) - clear
     if y1 - y0 < 2 or not x0 + half < x < x1 - half:
         return "across"
     inked = np.flatnonzero(text[y0:y1, x0:x1].any(axis=0)) + x0
@@ -336,72 +348,3 @@ def _sides(text: np.ndarray, corners: np.ndarray, ruled: np.ndarray, r: int, i: 
     on_left = text[y0:y1, x0 : x - clear].sum() >= min_ink
     on_right = text[y0:y1, x + clear + 1 : x1].sum() >= min_ink
     return "both" if on_left and on_right else "one" if on_left or on_right else "neither"
-
-
-def _merge_slots(
-    page: int, right: np.ndarray, below: np.ndarray, corners: np.ndarray, shape: tuple[int, ...]
-) -> list[Cell]:
-    """Union slots across missing inner edges; every cell is a rectangle of slots.
-
-    A group that is not a rectangle comes from an edge lost inside a real cell or a real edge
-    too faint to see. It is cut into rectangles, row-major. Widening it to its bounding box
-    instead swallowed its neighbours, whose bounding boxes swallowed theirs: one faint edge
-    beside a label made one cell of a whole page (measured on the dev set, cutting against
-    widening: rows 0.949 → 0.969, numbers 0.874 → 0.896; fixture scans unchanged).
-    """
-    n_rows, n_cols = below.shape[0] - 1, right.shape[1] - 1
-    parent = list(range(n_rows * n_cols))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: int, b: int) -> None:
-        parent[find(a)] = find(b)
-
-    for r in range(n_rows):
-        for c in range(n_cols):
-            if c + 1 < n_cols and not right[r, c + 1]:
-                union(r * n_cols + c, r * n_cols + c + 1)
-            if r + 1 < n_rows and not below[r + 1, c]:
-                union(r * n_cols + c, (r + 1) * n_cols + c)
-    group = np.array([find(i) for i in range(n_rows * n_cols)]).reshape(n_rows, n_cols)
-    boxes = _rectangles(group)
-    h, w = shape[:2]
-    cells: list[Cell] = []
-    for r0, c0, r1, c1 in boxes:
-        pts = corners[[r0, r0, r1 + 1, r1 + 1], [c0, c1 + 1, c0, c1 + 1]]
-        x0, y0 = np.floor(pts.min(axis=0)).astype(int)
-        x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
-        bbox = BBox(max(0, int(x0)), max(0, int(y0)), min(w, int(x1) + 1), min(h, int(y1) + 1))
-        cells.append(
-            Cell(page=page, row=r0, col=c0, rowspan=r1 - r0 + 1, colspan=c1 - c0 + 1, bbox=bbox,
-                 confidence=0.0, engine="")
-        )
-    return cells
-
-
-def _rectangles(label: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Cut a slot labelling into rectangles (r0, c0, r1, c1), row-major: from each slot not yet
-    taken, as far right as its label goes, then as far down as the whole width does."""
-    n_rows, n_cols = label.shape
-    taken = np.zeros(label.shape, dtype=bool)
-    boxes: list[tuple[int, int, int, int]] = []
-    for r in range(n_rows):
-        for c in range(n_cols):
-            if taken[r, c]:
-                continue
-            key = label[r, c]
-            c1 = c
-            while c1 + 1 < n_cols and label[r, c1 + 1] == key and not taken[r, c1 + 1]:
-                c1 += 1
-            r1 = r
-            while r1 + 1 < n_rows and bool(
-                (label[r1 + 1, c : c1 + 1] == key).all() and not taken[r1 + 1, c : c1 + 1].any()
-            ):
-                r1 += 1
-            taken[r : r1 + 1, c : c1 + 1] = True
-            boxes.append((r, c, r1, c1))
-    return boxes

@@ -11,7 +11,8 @@ How, and why this way:
   turned again from the original.
 - A photo whose table's frame is a quadrilateral, not a rectangle, is flattened by it
   (`perspective.py`) and its rulings found again.
-- Rulings and streaks are `rulings.py`'s; rulings that cross form a table, and its cells —
+- Rulings and streaks are `rulings.py`'s; rulings that cross form a table (a frame side lost
+  to a faint scan put back, `frame.py`), and its cells —
   which slot edges exist, merged cells — are `cells.py`'s.
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 from ..config import GridConfig
 from ..types import BBox, PageImage, TableGrid
 from .cells import build_grid, edge_mask, glyph_mask, tables
+from .frame import with_lost_sides
 from .perspective import flattening
 from .rulings import Ruling, find_rulings, odd, ridge_mask, ruling_skew, without_streaks
 from .seal import fade_grey_seal, is_grey
@@ -109,6 +111,7 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     # Only a table with a ruling lost on some rows or columns looks at the text (`cells._parted_by_text`).
     glyphs = functools.cache(lambda: glyph_mask(ink, dpi, cfg))
     for hs, vs in tables(h_rulings, v_rulings, dpi, cfg):
+        hs, vs = with_lost_sides(hs, vs, dpi, cfg)
         grid = build_grid(page.page, hs, vs, h_edges, v_edges, image.shape, dpi, cfg, glyphs=glyphs)
         if grid is not None and len(grid.cells) >= cfg.min_cells:
             grids.append(grid)
