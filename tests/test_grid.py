@@ -517,6 +517,29 @@ def test_two_weights_in_a_column_of_narrow_slots_are_parted_by_their_text():
     assert parted[0:3, 2].all()
 
 
+def test_specks_of_a_1bit_scan_are_not_text_that_parts_a_merged_cell():
+    """A merged note cell, its text in its lower rows, the row lines inside it ruled only in the
+    other columns: nothing parts its empty upper rows from the text but a 1-bit scan's specks,
+    which added up over the cell's width to as much ink as a glyph."""
+    from pipeline.scan.cells import _parted_by_text, glyph_mask
+
+    dpi, cfg = 200, GridConfig()
+    xs, ys = [0, 300, 600, 700, 800], [0, 60, 120, 180, 240]
+    corners = np.array([[(x, y) for x in xs] for y in ys], dtype=float)
+    below = np.ones((5, 4), dtype=bool)
+    below[1:4, 1] = False  # the note cell: column 1, all four rows
+    right = np.ones((4, 5), dtype=bool)
+    ink = np.zeros((240, 800), dtype=np.uint8)
+    for x in range(350, 550, 30):  # its text: a line of glyph-sized blots
+        ink[150:175, x : x + 20] = 255
+    for k in range(24):  # specks over the empty top row, 2 px each
+        y, x = 10 + (k * 37) % 25, 310 + (k * 53) % 280
+        ink[y : y + 2, x : x + 2] = 255
+    glyphs = glyph_mask(ink, dpi, cfg)
+    parted = _parted_by_text(below.T, right.T, corners.transpose(1, 0, 2)[..., ::-1], lambda: glyphs.T, dpi, cfg).T
+    assert not parted[1:4, 1].any()
+
+
 def test_a_scanner_streak_through_the_page_is_not_a_column():
     """A dark line the scanner drew down the whole page, through the middle of a column's cells:
     it runs on into both margins, where the table's own rulings stop at its border."""

@@ -276,9 +276,16 @@ def _joined_width(mask: np.ndarray, t: int, pos: int, reach: int) -> int:
 
 def glyph_mask(ink: np.ndarray, dpi: float, cfg: GridConfig) -> np.ndarray:
     """Ink that is not a long straight stroke: text, without rulings (faint ones the grid did
-    not take are still here) or scanner streaks, which are longer than any glyph stroke."""
+    not take are still here) or scanner streaks, which are longer than any glyph stroke — and
+    without specks (smaller than half of `text_min_in` both ways): scattered over a merged
+    cell of a 1-bit scan they added up to text beside an empty row and cut the cell there."""
     binary = ink > cfg.ink_threshold
-    return binary & ~long_strokes(binary, max(5, round(cfg.line_kernel_in * dpi)))
+    text = (binary & ~long_strokes(binary, max(5, round(cfg.line_kernel_in * dpi)))).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
+    speck = cfg.text_min_in * dpi / 2
+    small = (stats[:, cv2.CC_STAT_WIDTH] < speck) & (stats[:, cv2.CC_STAT_HEIGHT] < speck)
+    small[0] = False
+    return (text > 0) & ~small[labels]
 
 
 def _parted_by_text(
