@@ -174,6 +174,24 @@ def specks(text: str) -> str:
     return _DOUBLED_POINT.sub(".", text)
 
 
+_SEAL_CHAR = rf"(?![万元])[{CJK}]"  # a money unit written in the cell is not the seal's
+_WORDS_ON_A_NUMBER = re.compile(rf"^(?=.*{_SEAL_CHAR})(?:{_SEAL_CHAR}){{0,2}}\s*(\d[\d,]*(?:\.\d+)?%?)\s*(?:{_SEAL_CHAR}){{0,2}}$")
+_COLON_POINT = re.compile(r"^(\d+)[:：](\d{2})$")
+
+
+def seal_glyphs(text: str) -> str:
+    """`5.00安` → `5.00`, `话4.50` → `4.50`: a number cell (分值, 得分, an amount) holds no words;
+    one or two characters at its ends are the seal's, stamped over the cell and read with its
+    figures (a seal is black on a 1-bit scan). The cell keeps its low reading confidence."""
+    m = _WORDS_ON_A_NUMBER.match(text.strip())
+    return m.group(1) if m else text
+
+
+def colon_point(text: str) -> str:
+    """`100:00` → `100.00`: a decimal point with a speck above it is read as a colon."""
+    return _COLON_POINT.sub(r"\1.\2", text.strip())
+
+
 _CHINESE_PUNCT_KEEP = set("！，：；？")
 
 
@@ -263,6 +281,8 @@ def correct(raw: str, kind: FieldKind) -> Corrected:
     text = step("full_width", lambda t: fold_width(t, kind), text)
     text = step("spaced_digits", join_spaced_digits, text)
     if kind == "number":
+        text = step("seal_glyph", seal_glyphs, text)
+        text = step("punctuation", colon_point, text)
         text = step("punctuation", decimal_comma, text)
         text = step("punctuation", pointed_thousands, text)
     if kind in ("number", "measure"):

@@ -34,6 +34,9 @@ from pipeline.correct import correct, parse_decimal, parse_measure, split_values
         ("94.68°", "measure", "94.68%", "confusable_char"),
         ("≥220.00人次)", "measure", "≥220.00(人次)", "punctuation"),  # a unit bracket lost
         ("11.00(份", "measure", "11.00(份)", "punctuation"),
+        ("5.00安", "number", "5.00", "seal_glyph"),  # a black seal's character read with the figures
+        ("话4.50", "number", "4.50", "seal_glyph"),
+        ("100:00", "number", "100.00", "punctuation"),  # a point with a speck above it read as a colon
     ],
 )
 def test_real_damage_is_undone_and_audited(raw, kind, expected, change):
@@ -77,3 +80,8 @@ def test_numbers_keep_their_digits():
     assert parse_decimal("100.00%") == Decimal("100.00")
     assert parse_decimal("—") is None
     assert split_values("459. 80 0. 00") == ["459.80", "0.00"]
+
+
+def test_a_money_unit_written_in_an_amount_cell_is_not_taken_for_a_seal():
+    assert correct("12.5万元", "number").text == "12.5万元"
+    assert correct("安", "number").text == "安"

@@ -57,6 +57,18 @@ def test_two_blocks_weights_read_as_one_are_flagged_on_every_row_of_the_block():
     assert set(flags) == {1, 2, 3} and all("more than the form's 100 points" in flags[k] for k in flags)
 
 
+def test_a_score_read_through_a_seal_is_flagged_even_when_its_figures_came_out_clean():
+    """`5.00安`: the seal's character is dropped (`correct.seal_glyphs`), but a seal that covers a
+    character may cover a digit too: the row is for a person to look at."""
+    from pipeline.records import Correction
+
+    rows = [_row(k, "数量指标", "5.00", "5.00") for k in (1, 2)]
+    doc = _doc(rows).model_copy(update={"corrections": [
+        Correction(page=1, seq=2, field="score", raw="5.00安", corrected="5.00", kind="seal_glyph")]})
+    flags = _flags(doc)
+    assert list(flags) == [2] and "seal" in flags[2]
+
+
 def test_labels_outside_the_vocabulary_or_hierarchy_are_flagged():
     rows = [_row(1, "数量指", "2.50", "2.50"), _row(2, "社会效益指标", "2.50", "2.50"),
             _row(3, "数量指标", "2.50", "2.50", level1="波本指拆")]

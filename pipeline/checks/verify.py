@@ -7,6 +7,7 @@ scoring rules run:
 
 - closed vocabularies: 一级 and 二级 labels are words of the forms (the catalogue's vocabulary; a label OCR
   slipped on was snapped when read, `forms.indicators`), and a 二级 belongs to its 一级;
+- a seal over a number: 分值 / 得分 read with a seal's characters (`correct.seal_glyphs`);
 - column grammar: 年度指标值 / 完成值 hold one value — `op number (unit)` or words — not two,
   and not the same text twice; a strict `>`/`<` read by OCR may be ≥/≤ without its bar, and a
   numeric 年度指标值 without a sign in a column that writes them is a sign lost at the cell's edge; 分值 / 得分 have at least the decimals the rest of their
@@ -46,10 +47,13 @@ def verify(doc: Document, catalogue: Catalogue | None = None) -> Document:
     rows = []
     seen_input: dict[str, int] = {}  # 投入管理 二级 → the first row it labels
     note_block = catalogue.vocabulary.note_level1
+    under_seal = {(c.seq, c.field) for c in doc.corrections if c.kind == "seal_glyph"}
     for ind in doc.indicators:
         if ind.level1 == note_block:
             seen_input.setdefault(ind.level2, ind.seq)
         reasons = _row_problems(ind, form, decimals, has_weights, seen_input, catalogue)
+        reasons += [f"{label} read with a seal's characters over it: are its figures whole?"
+                    for name, label in (("max_score", "分值"), ("score", "得分")) if (ind.seq, name) in under_seal]
         if signed and _UNSIGNED.match(ind.target):
             reasons.append(f"年度指标值 “{ind.target}” has no sign where the rest of its column has one: lost at the cell's edge?")
         if reasons:
