@@ -27,6 +27,7 @@ from .catalog import Catalogue
 from .fields import FieldReader
 from .layout import Column, Row, aligned_pages, column_at, column_lines, label_of, map_columns, split_joined
 from .levels import level1_of_level2, snapped, weight_in_label
+from .totals import read_totals
 
 NOTE = re.compile(r"^根据.*(规定|要求|13号)")
 TOTAL = re.compile(r"^总分$|^合计$|^总计$")
@@ -164,10 +165,7 @@ def read_indicator_table(
         if any(TOTAL.match(t) for t in first_labels if t) or (
             run_into and not cells(row, "target") and not cells(row, "actual")
         ):
-            mx, _, pmx = reader.number(cells(row, "max_score"), "total_max_score")
-            sc, _, psc = reader.number(cells(row, "score"), "total_score")
-            prov = {k: v for k, v in (("max_score", pmx), ("score", psc)) if v is not None}
-            totals = Totals(max_score=mx, score=sc, provenance=prov)
+            totals = read_totals(row, cols.get("max_score"), cols.get("score"), reader)
             break
 
         seq = len(indicators) + 1
