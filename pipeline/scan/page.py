@@ -23,6 +23,7 @@ from ..types import BBox, Cell, PageImage, TableGrid
 from .grid import detect_grids
 from .orientation import upright
 from .read import DASH, PageLines, fill_cells, page_lines
+from .signs import with_bar_seen
 
 _MIN_BAND_PX = 10  # a table starting this close to the top has no title band worth reading
 
@@ -76,13 +77,16 @@ def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
 
 
 def _recognized(engine: OcrEngine, lines: PageLines, second_look_below: float) -> list[LineResult]:
-    """Every line's reading: a dash is known from its shape, the rest go to the engine."""
+    """Every line's reading: a dash is known from its shape, the rest go to the engine; a `≥`/`≤`
+    the engine read without its bar gets it back where the glyph shows it (`signs.py`)."""
     to_read = [i for i, line in enumerate(lines.lines) if not line.dash]
     crops = [lines.crops[i] for i in to_read]
     read = _second_look(engine, crops, engine.recognize(crops), second_look_below) if crops else []
     results = [LineResult(DASH, 1.0)] * len(lines.lines)
-    for i, result in zip(to_read, read, strict=True):
-        results[i] = result
+    for i, crop, result in zip(to_read, crops, read, strict=True):
+        seen = with_bar_seen(result.text, crop)
+        results[i] = result if seen == result.text else replace(
+            result, text=seen, alternatives=(result.text, *result.alternatives))
     return results
 
 
