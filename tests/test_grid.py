@@ -495,6 +495,24 @@ def test_a_cell_joined_to_a_merged_one_is_cut_along_the_faded_edge():
                                                                    (2, 1, 1, 1)}
 
 
+def test_a_cell_joined_round_a_ruling_through_a_narrow_slot_is_cut_along_it():
+    """A ruling of the header part cut the 得分 column into a narrow slot and a wide one; the row
+    line between two scores is ruled across the wide slot, lost across the narrow one. The four
+    slots join round the line's end into a rectangle, but the line runs over most of it: two
+    cells (`3.00` `2.40` were read as one)."""
+    from pipeline.scan.slots import merged_cells
+
+    right = np.ones((2, 3), dtype=bool)
+    right[:, 1] = False  # the header ruling is not drawn in these rows
+    below = np.ones((3, 2), dtype=bool)
+    below[1, 0] = False  # lost over the narrow slot
+    xs, ys = [0.0, 15.0, 150.0], [0.0, 100.0, 200.0]
+    corners = np.array([[(x, y) for x in xs] for y in ys])
+    ruled_right, ruled_below = right.astype(float), below.astype(float)
+    cells = merged_cells(1, right, below, corners, (1000, 1000), ruled_right, ruled_below)
+    assert {(c.row, c.col, c.rowspan, c.colspan) for c in cells} == {(0, 0, 1, 2), (1, 0, 1, 2)}
+
+
 def test_two_weights_in_a_column_of_narrow_slots_are_parted_by_their_text():
     """Rulings of the header part cut the 权重 column into narrow slots; the ruling between two
     一级 blocks faded there. `30` on one side and `25` on the other stand well apart: two cells,

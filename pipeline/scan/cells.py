@@ -307,8 +307,12 @@ def _parted_by_text(
     half = max(1, round(cfg.text_gap_in * dpi))
     min_ink = max(4, round((cfg.text_min_in * dpi) ** 2))
     out = right.copy()
+    # Each edge's length: how much of a line is ruled is measured along it, not in slots (lines
+    # of another part of the table cut a column into narrow slots, each counted as a row).
+    lengths = np.linalg.norm(np.diff(corners, axis=0), axis=-1)
     for i in range(1, n_lines - 1):
-        if right[:, i].sum() < max(2, cfg.column_line_share * n_rows):
+        ruled_length = float((lengths[:, i] * right[:, i]).sum())
+        if right[:, i].sum() < 2 or ruled_length < cfg.column_line_share * float(lengths[:, i].sum()):
             continue  # not a column line of this table, or too rarely ruled to call one
         r = 0
         while r < n_rows:

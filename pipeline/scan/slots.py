@@ -6,6 +6,8 @@ group into rectangles (a cell is a rectangle of slots).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -52,7 +54,10 @@ def merged_cells(
             if r + 1 < n_rows and not below[r + 1, c]:
                 union(r * n_cols + c, (r + 1) * n_cols + c)
     group = np.array([find(i) for i in range(n_rows * n_cols)]).reshape(n_rows, n_cols)
-    boxes = sorted(box for key in np.unique(group) for box in _cut(group == key, ruled_right, ruled_below))
+    edges = _Edges(right, below, ruled_right, ruled_below,
+                   long_right=np.linalg.norm(np.diff(corners, axis=0), axis=-1),
+                   long_below=np.linalg.norm(np.diff(corners, axis=1), axis=-1))
+    boxes = sorted(box for key in np.unique(group) for box in _cut(group == key, edges))
     h, w = shape[:2]
     cells: list[Cell] = []
     for r0, c0, r1, c1 in boxes:
@@ -67,26 +72,52 @@ def merged_cells(
     return cells
 
 
-def _cut(mask: np.ndarray, ruled_right: np.ndarray, ruled_below: np.ndarray) -> list[Box]:
-    """One group of slots as rectangles: itself if it is one; else cut in two along the straight
-    grid line across it whose edges inside the group are seen ruled most (on average; the
-    topmost row line wins a tie), and each part, piece by piece, likewise. A 三级 name's cell
-    joined to an empty 二级 slot beside it (their edge faded on that row) and to the 二级 cell
-    below (no ruling inside a merged cell) was cut along the 二级 cell's middle, where there is
-    no ink at all; the faded edge has some."""
+@dataclass(frozen=True)
+class _Edges:
+    """Per slot edge: present (`right`, `below`), share seen ruled, and length in pixels."""
+
+    right: np.ndarray
+    below: np.ndarray
+    ruled_right: np.ndarray
+    ruled_below: np.ndarray
+    long_right: np.ndarray
+    long_below: np.ndarray
+
+
+def _cut(mask: np.ndarray, edges: _Edges) -> list[Box]:
+    """One group of slots as rectangles, cut in two along a straight grid line across it, and
+    each part, piece by piece, likewise:
+
+    - a group that is not a rectangle, along the line whose edges inside the group are seen
+      ruled most (on average; the topmost row line wins a tie). A 三级 name's cell joined to an
+      empty 二级 slot beside it (their edge faded on that row) and to the 二级 cell below (no
+      ruling inside a merged cell) was cut along the 二级 cell's middle, where there is no ink
+      at all; the faded edge has some;
+    - a rectangle, along a line that exists over most of its length inside it: the group was
+      joined round the line's end through a narrow slot (a ruling of the header part cuts a
+      column in two), and a 得分 cell took the one below it (`3.00` `2.40` read as one).
+    """
     rs, cs = np.nonzero(mask)
     r0, r1, c0, c1 = int(rs.min()), int(rs.max()), int(cs.min()), int(cs.max())
-    if mask.sum() == (r1 - r0 + 1) * (c1 - c0 + 1):
+    rectangle = mask.sum() == (r1 - r0 + 1) * (c1 - c0 + 1)
+    cuts: list[tuple[float, int, int]] = []  # (rank, kind, line): kind 0 a row line, 1 a column line
+    for kind, lines, present, ruled, long in ((0, range(r0 + 1, r1 + 1), edges.below, edges.ruled_below,
+                                               edges.long_below),
+                                              (1, range(c0 + 1, c1 + 1), edges.right.T, edges.ruled_right.T,
+                                               edges.long_right.T)):
+        grid = mask if kind == 0 else mask.T
+        for line in lines:
+            inside = grid[line - 1] & grid[line]
+            if not inside.any():
+                continue
+            if rectangle:
+                share = float((long[line][inside] * present[line][inside]).sum() / max(long[line][inside].sum(), 1e-9))
+                if share >= 0.5:
+                    cuts.append((share, kind, line))
+            else:
+                cuts.append((float(ruled[line][inside].mean()), kind, line))
+    if not cuts:
         return [(r0, c0, r1, c1)]
-    cuts: list[tuple[float, int, int]] = []  # (evidence, kind, line): kind 0 a row line, 1 a column line
-    for j in range(r0 + 1, r1 + 1):
-        inside = mask[j - 1] & mask[j]
-        if inside.any():
-            cuts.append((float(ruled_below[j][inside].mean()), 0, j))
-    for i in range(c0 + 1, c1 + 1):
-        inside = mask[:, i - 1] & mask[:, i]
-        if inside.any():
-            cuts.append((float(ruled_right[:, i][inside].mean()), 1, i))
     _, kind, line = max(cuts, key=lambda cut: (cut[0], -cut[1], -cut[2]))
     first, second = mask.copy(), mask.copy()
     if kind == 0:
@@ -97,7 +128,7 @@ def _cut(mask: np.ndarray, ruled_right: np.ndarray, ruled_below: np.ndarray) -> 
     for part in (first, second):
         count, labels = cv2.connectedComponents(part.astype(np.uint8), connectivity=4)
         for k in range(1, count):
-            boxes += _cut(labels == k, ruled_right, ruled_below)
+            boxes += _cut(labels == k, edges)
     return boxes
 
 
