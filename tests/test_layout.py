@@ -156,3 +156,22 @@ def test_a_level1_label_read_with_its_weight_gives_both():
     first = table.indicators[0]
     assert (first.level1, str(first.level1_weight)) == ("投入管理指标", "30")
     assert any(c.raw == "投入管30" and c.kind == "merged_columns" for c in reader.corrections)
+
+
+def test_a_score_joined_to_the_reason_column_is_still_the_score():
+    """The ruling between 得分 and 偏差原因 faded on one row: its `6.50` is one cell over both
+    columns, centred in the reason column. It is the row's 得分, not a reason without words."""
+    header = ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析")
+
+    def row(y, texts, joined=False):
+        cells = [Cell(page=1, row=y, col=k, text=t, engine="rapidocr",
+                      bbox=BBox(EDGES[k], 40 * y, EDGES[k + 1], 40 * y + 40)) for k, t in enumerate(texts)]
+        if joined:
+            cells[6] = cells[7] = Cell(page=1, row=y, col=6, text=texts[6], engine="rapidocr",
+                                       bbox=BBox(EDGES[6], 40 * y, EDGES[8], 40 * y + 40))
+        return Row(page=1, cells=tuple(cells), first_on_page=y == 0, left=100)
+
+    rows = [row(0, header)] + [row(y, ("效益指标", "社会效益指标", f"甲{y}", "提升", "提升", "6.50", "6.50", ""),
+                                   joined=y == 2) for y in (1, 2, 3)]
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+    assert [(str(i.score), i.deviation_reason) for i in table.indicators] == [("6.50", "")] * 3

@@ -178,7 +178,11 @@ def read_indicator_table(
             values[name] = text
             if p is not None:
                 prov[name] = p
-        reason_cells = row.under(reason_col, to_right=True)
+        score_cells = cells(row, "score")
+        if not score_cells and "score" in cols:
+            # A 得分 joined to the 偏差原因 column beside it (the ruling between them lost) is still the 得分.
+            score_cells = [c for c in row.beginning_in(cols["score"]) if parse_decimal(c.text.strip()) is not None]
+        reason_cells = [c for c in row.under(reason_col, to_right=True) if c not in score_cells]
         reason, p = reader.text(reason_cells, "text", "deviation_reason", seq)
         if reason and not re.search(r"[\u3400-\u9fff]", reason):
             reader.corrections.append(_dropped(p, seq, reason))
@@ -188,7 +192,7 @@ def read_indicator_table(
             prov["deviation_reason"] = p
         numbers: dict[str, Decimal | None] = {}
         for name in ("max_score", "score", "weight"):
-            value, text, p = reader.number(cells(row, name), name, seq)
+            value, text, p = reader.number(score_cells if name == "score" else cells(row, name), name, seq)
             numbers[name] = value
             if p is not None:
                 prov[name] = p

@@ -56,6 +56,16 @@ class Row:
                 out.append(cell)
         return out
 
+    def beginning_in(self, column: Column) -> list[Cell]:
+        """Non-empty cells whose left edge is `column`'s (nearer it than its middle; boxes needed):
+        a cell joined to the column right of it by a lost ruling, whose centre lies there."""
+        if column.x0 is None or column.x1 is None or self.left is None:
+            return []
+        shift = self.left - column.left
+        half = (column.x1 - column.x0) / 2
+        return [c for c in self.unique_cells()
+                if c.bbox is not None and c.text.strip() and abs(c.bbox.x0 - shift - column.x0) < half]
+
     def unique_cells(self) -> list[Cell]:
         seen: list[Cell] = []
         for cell in self.cells:

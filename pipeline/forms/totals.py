@@ -39,7 +39,7 @@ def read_totals(row: Row, max_col: Column | None, score_col: Column | None, read
                                                  confidence=cell.confidence))
             max_cells, score_cells = [replace(cell, text=left)], [replace(cell, text=right)]
         elif not score_cells:
-            score_cells = [c for c in _beginning_in(row, score_col) if c not in max_cells]
+            score_cells = [c for c in row.beginning_in(score_col) if c not in max_cells]
     mx, _, pmx = reader.number(max_cells, "total_max_score")
     sc, _, psc = reader.number(score_cells, "total_score")
     prov = {k: v for k, v in (("max_score", pmx), ("score", psc)) if v is not None}
@@ -62,13 +62,3 @@ def _joined(row: Row, max_col: Column, score_col: Column, cells: list[Cell]) -> 
     if len(figures) != 2 or not all(_FIGURE.fullmatch(t) for t in figures):
         return None  # not two whole figures apart (`100.0000.0`: where one ends is anyone's guess)
     return cell, (figures[0], figures[1])
-
-
-def _beginning_in(row: Row, column: Column) -> list[Cell]:
-    """Non-empty cells of `row` whose left edge is `column`'s (nearer it than its middle; boxes needed)."""
-    if column.x0 is None or column.x1 is None or row.left is None:
-        return []
-    shift = row.left - column.left
-    half = (column.x1 - column.x0) / 2
-    return [c for c in row.unique_cells()
-            if c.bbox is not None and c.text.strip() and abs(c.bbox.x0 - shift - column.x0) < half]
