@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.forms.catalog import default_catalogue
 from pipeline.forms.fields import FieldReader
-from pipeline.forms.indicators import read_indicator_table
+from pipeline.forms.indicators import is_header, read_indicator_table
 from pipeline.forms.layout import Row
 from pipeline.types import BBox, Cell
 
@@ -175,3 +175,16 @@ def test_a_score_joined_to_the_reason_column_is_still_the_score():
                                    joined=y == 2) for y in (1, 2, 3)]
     table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
     assert [(str(i.score), i.deviation_reason) for i in table.indicators] == [("6.50", "")] * 3
+
+
+def test_a_header_whose_level_names_lost_their_first_stroke_still_starts_the_table():
+    """On a 1-bit scan the strokes of 二 and 三 vanish: both level headers read `级指标`. The
+    other headers still name the table; the two unnamed cells between 一级 and 年度指标值 are the
+    二级 and 三级 columns, in the form's order (a project form has no 权重 column)."""
+    garbled = ("一级指标", "级指标", "级指标", "年度指标值", "实际完成值", "分值", "得分")
+    rows = [_row(1, 0, garbled)]
+    rows += [_row(1, y, ("产出指标", "数量指标", f"甲{y}", "=1(个)", "1(个)", "2.00", "2.00")) for y in (1, 2)]
+    assert is_header(rows[0], default_catalogue())
+    table = read_indicator_table(rows, 0, "project", FieldReader(), default_catalogue())
+    assert [(i.level1, i.level2, i.level3, str(i.score)) for i in table.indicators] == [
+        ("产出指标", "数量指标", "甲1", "2.00"), ("产出指标", "数量指标", "甲2", "2.00")]

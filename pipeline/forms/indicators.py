@@ -44,10 +44,13 @@ class IndicatorTable:
 
 def is_header(row: Row, catalogue: Catalogue) -> bool:
     """The indicator table's header: 三级指标 and the scores, or 三级 and two more of its columns
-    (a blurred photo's header reads `雅` and `粉分` for 分值 and 得分)."""
+    (a blurred photo's header reads `雅` and `粉分` for 分值 and 得分) — or, with 三级 garbled
+    (`级指标`: the strokes of 二 and 三 lost on a 1-bit scan), four of 一级, 年度指标值, 完成值, 分值
+    and 得分 (the money block's header has two of them at most); the unnamed cells between them are
+    placed by the form's column order (`complete_columns`)."""
     cols = map_columns(row, catalogue.columns.indicators)
     if "level3" not in cols:
-        return False
+        return len({"level1", "target", "actual", "max_score", "score"} & set(cols)) >= 4
     return "max_score" in cols or "score" in cols or len({"level1", "level2", "target", "actual"} & set(cols)) >= 2
 
 
@@ -133,7 +136,12 @@ def read_indicator_table(
     rows = aligned_pages(rows, header_index)
     roles = catalogue.columns.indicators
     header = rows[header_index]
-    cols = complete_columns(header, map_columns(header, roles), tuple(roles), _shared_lines(rows, header_index))
+    named = map_columns(header, roles)
+    spec = catalogue.forms.get(form_type)
+    # 权重 is a column of some forms only: on the others it takes no unnamed header cell.
+    weighted = "weight" in named or (spec is not None and spec.weight_column)
+    order = tuple(r for r in roles if r != "weight" or weighted)
+    cols = complete_columns(header, named, order, _shared_lines(rows, header_index))
     if "weight" not in cols and catalogue.forms[form_type].weight_column:
         cols = _find_weight_column(rows, header_index, cols)
     known = [v for k, v in cols.items() if k != "reason"]
