@@ -34,6 +34,7 @@ TOTAL = re.compile(r"^总分$|^合计$|^总计$")
 # `标总分`: the 一级 cell above ran into the 总分 label (a lost ruling). Taken as the 总分 row only
 # when the row holds no 年度指标值/完成值.
 TOTAL_RUN_INTO = re.compile(r"总分$")
+_LEVEL_STROKES_LOST = re.compile(r"^\W?级指标$")  # 二级指标 / 三级指标 without the strokes of 二 and 三
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,15 @@ class IndicatorTable:
 
 def is_header(row: Row, catalogue: Catalogue) -> bool:
     """The indicator table's header: 三级指标 and the scores, or 三级 and two more of its columns
-    (a blurred photo's header reads `雅` and `粉分` for 分值 and 得分) — or, with 三级 garbled
-    (`级指标`: the strokes of 二 and 三 lost on a 1-bit scan), four of 一级, 年度指标值, 完成值, 分值
-    and 得分 (the money block's header has two of them at most); the unnamed cells between them are
-    placed by the form's column order (`complete_columns`)."""
+    (a blurred photo's header reads `雅` and `粉分` for 分值 and 得分) — or, with 三级 read `级指标`
+    (the strokes of 二 and 三 lost on a 1-bit scan), four of 一级, 年度指标值, 完成值, 分值 and 得分
+    (the money block's header has two of them at most); the unnamed cells between them are placed
+    by the form's column order (`complete_columns`). A header naming a column in words the
+    catalogue does not know (`指标名称`) is not read by position: its synonym goes in the catalogue."""
     cols = map_columns(row, catalogue.columns.indicators)
     if "level3" not in cols:
-        return len({"level1", "target", "actual", "max_score", "score"} & set(cols)) >= 4
+        garbled = any(_LEVEL_STROKES_LOST.match(row.label(i)) for i in range(len(row.cells)))
+        return garbled and len({"level1", "target", "actual", "max_score", "score"} & set(cols)) >= 4
     return "max_score" in cols or "score" in cols or len({"level1", "level2", "target", "actual"} & set(cols)) >= 2
 
 
