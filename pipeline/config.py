@@ -252,6 +252,9 @@ class ReadConfig(Section):
     pad_in: float = Field(description="paper kept around each text line crop (inches)")
     line_gap_in: float = Field(description="blank rows up to this (inches) stay inside one text line")
     min_line_in: float = Field(description="an ink run lower than this (inches) is part of a neighbouring line")
+    max_band_line_in: float = Field(
+        description="a title-band line taller than this (inches) is lines run together: the band is read by detection"
+    )
     min_glyph_in: float = Field(
         description="ink smaller than this (inches) both ways, outside the rows of real glyphs, is a speck: it "
         "neither makes a text line nor stretches one"

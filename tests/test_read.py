@@ -336,3 +336,25 @@ def test_a_cell_holding_only_a_dash_is_a_dash_and_a_line_of_digits_is_not(faint)
     out = read(PreparedPage(as_page(page, 200), [grid], None, lines, b""), engine)[0]
     assert out.cells[0].text == "—" and out.cells[0].confidence == 1.0
     assert len(engine.calls[0]) == len(digits)  # only the digits went to the engine
+
+
+def test_a_title_band_run_together_by_a_shadowed_page_edge_is_read_by_detection():
+    """A page fed in at a slant leaves a dark, shadowed edge along its top and down its side: the
+    ink profile of the band above the table then has no gap, the title, the year and the edge
+    were one 2-inch crop, read `定`, and the form's year was lost. Text detection finds the lines."""
+    from pipeline.config import Config
+    from pipeline.scan.page import prepare, read
+
+    rendered = render_form(project_form(), dpi=200)
+    page = rendered.image.copy()
+    h, w = page.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w]
+    # The shadow: dark at the top edge (slanting down) and the left side, fading over 0.3 in.
+    depth = np.minimum(ys - (20 + xs * 0.03), xs - 30).astype(np.float32)
+    shade = np.clip(80 + 175 * depth / 60, 80, 255)[..., None]
+    page = np.minimum(page, shade).astype(np.uint8)
+    prepared = prepare(PageImage(page=1, image=degrade(page, 200, jpeg=80, noise=2), dpi=200.0), Config())
+    assert prepared.band_by_detection
+    head = read(prepared, get_engine("rapidocr", OcrConfig(threads=1)))[0]
+    texts = [fold(c.text) for c in head.cells]
+    assert any("项目支出绩效自评表" in t for t in texts) and any("2023年度" in t for t in texts)

@@ -42,6 +42,7 @@ class PreparedPage:
     lines: PageLines
     jpeg: bytes
     second_look_below: float = 0.0  # lines read below this confidence are read a second time
+    band_by_detection: bool = False  # the band's lines ran together: it is read by text detection
 
 
 def prepare(image: PageImage, cfg: Config) -> PreparedPage:
@@ -53,8 +54,20 @@ def prepare(image: PageImage, cfg: Config) -> PreparedPage:
     to_read = _with_band(detected.grids, band)
     # A page without a table is read by detection (`read`); it has no cells to cut.
     lines = page_lines(page, detected.ink, to_read, cfg.read, cfg.grid.ink_threshold) if to_read else PageLines([], [])
+    by_detection = band is not None and _run_together(lines, len(detected.grids), cfg.read.max_band_line_in * page.dpi)
+    if by_detection:
+        keep = [i for i, line in enumerate(lines.lines) if line.grid_index != len(detected.grids)]
+        lines = PageLines([lines.lines[i] for i in keep], [lines.crops[i] for i in keep])
     ok, buf = cv2.imencode(".jpg", page.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"", cfg.read.review_confidence)
+    return PreparedPage(page, detected.grids, band, lines, buf.tobytes() if ok else b"", cfg.read.review_confidence,
+                        by_detection)
+
+
+def _run_together(lines: PageLines, band_index: int, tallest: float) -> bool:
+    """The title band's lines, cut by its ink profile, run together: a line taller than any title
+    line. A page's shadowed edge (a dark slanted border along the top and down one side) has ink
+    on every row of the band, and its title, year and unit became one crop read as `定`."""
+    return any(line.box.y1 - line.box.y0 > tallest for line in lines.lines if line.grid_index == band_index)
 
 
 def _with_band(grids: list[TableGrid], band: TableGrid | None) -> list[TableGrid]:
@@ -68,10 +81,14 @@ def read(prepared: PreparedPage, engine: OcrEngine) -> list[TableGrid]:
     if not prepared.grids:
         text = _detected_text(page, engine)
         return [text] if text.cells else []
-    filled = fill_cells(_with_band(prepared.grids, prepared.band), prepared.lines,
+    band = None if prepared.band_by_detection else prepared.band
+    filled = fill_cells(_with_band(prepared.grids, band), prepared.lines,
                         _recognized(engine, prepared.lines, prepared.second_look_below), engine.name)
     if prepared.band is None:
         return filled
+    if prepared.band_by_detection:
+        head = _detected_text(page, engine, within=prepared.band.cells[0].bbox)
+        return ([head] if head.cells else []) + filled
     head = _band_lines(page, filled[-1].cells[0], engine.name)
     return ([head] if head.cells else []) + filled[:-1]
 
@@ -137,9 +154,13 @@ def _band_lines(page: PageImage, band: Cell, engine: str) -> TableGrid:
     return TableGrid(page=page.page, n_rows=len(cells), n_cols=1, cells=cells)
 
 
-def _detected_text(page: PageImage, engine: OcrEngine) -> TableGrid:
-    """A page without a table: every text line found by detection, in reading order."""
-    boxes = sorted(engine.detect_lines(page.image), key=lambda b: (b.y0, b.x0))
+def _detected_text(page: PageImage, engine: OcrEngine, within: BBox | None = None) -> TableGrid:
+    """A page without a table (or the part of it `within` a box): every text line found by
+    detection, in reading order, boxes in page pixels."""
+    x, y = (within.x0, within.y0) if within is not None else (0, 0)
+    region = page.image[within.y0 : within.y1, within.x0 : within.x1] if within is not None else page.image
+    boxes = sorted((BBox(b.x0 + x, b.y0 + y, b.x1 + x, b.y1 + y) for b in engine.detect_lines(region)),
+                   key=lambda b: (b.y0, b.x0))
     results = engine.recognize([page.image[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]) if boxes else []
     cells = tuple(
         Cell(page=page.page, row=i, col=0, text=r.text, confidence=r.confidence, bbox=b, engine=engine.name)
