@@ -145,6 +145,16 @@ def test_both_numbers_of_a_cut_row_come_back_from_the_total_row():
     assert len(fixed.corrections) == 2
 
 
+def test_a_lost_number_is_not_filled_with_what_another_misread_leaves():
+    """The seal took one 分值 and misread the one beside it (`1.303`): what the sums leave for the
+    lost one (`12.697`) is no figure the form writes, and no repair."""
+    doc = set_row(unit_doc(), 33, max_score=None, needs_review=True, note="cut by a page break")
+    doc = misread(doc, Ref(IND, 34, "max_score"), "1.303")  # 7.00 under the seal; 33 would need 12.697
+    fixed = repair(doc, THRESHOLD)
+    assert next(i for i in fixed.indicators if i.seq == 33).max_score is None
+    assert [c for c in fixed.corrections if c.field == "max_score" and c.seq == 33] == []
+
+
 def test_without_a_total_row_a_lost_number_stays_unknown():
     doc = set_row(unit_doc(), 12, score=None, needs_review=True, note="cut by a page break")
     doc = doc.model_copy(update={"totals": Totals()})

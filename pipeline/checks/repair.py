@@ -97,8 +97,8 @@ def _suspects(doc: Document, failing: list[Hit], threshold: float) -> dict[Ref, 
                 allowed = plausible_values(value) if value is not None else set()
             elif ref not in needs:
                 allowed = set()
-            elif value is None:
-                allowed = {needs[ref]}
+            elif value is None:  # the value its sum leaves, if the form could have written it (to the cent)
+                allowed = {needs[ref]} if needs[ref] >= 0 and -needs[ref].as_tuple().exponent <= CENTS else set()
             else:  # the slip, written as the form writes it (100 → 100.00)
                 allowed = {v for v in plausible_values(value) if v == needs[ref]}
             known = candidates.get(ref)
@@ -137,6 +137,9 @@ def _evidence(doc: Document, before: dict[Failure, tuple[Rule, Hit]], resolved: 
 
 
 DIGITS = "0123456789"
+CENTS = 2
+"""Decimal places the forms write figures to: a lost 分值 the sum leaves as `8.697` was derived from
+another misread term (`1.303`), not found."""
 
 
 def plausible_values(value: Decimal) -> set[Decimal]:
