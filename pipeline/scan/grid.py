@@ -103,8 +103,8 @@ def _detect(page: PageImage, cfg: GridConfig) -> DetectedPage:
     # A line straight in the scanner's frame, after the rotation by `angle`: x' = x·cos + y·sin,
     # y' = −x·sin + y·cos (cv2's rotation matrix), so a vertical one runs at +tan, a horizontal at −tan.
     tilt = math.tan(math.radians(angle)) if abs(angle) >= cfg.min_skew_deg else 0.0
-    h_rulings, v_rulings = (without_streaks(h_rulings, v_rulings, True, -tilt, dpi, cfg),
-                            without_streaks(v_rulings, h_rulings, False, tilt, dpi, cfg))
+    h_rulings, v_rulings = (without_streaks(h_rulings, v_rulings, -tilt, dpi, cfg),
+                            without_streaks(v_rulings, h_rulings, tilt, dpi, cfg))
     h_edges = edge_mask(h_ridge, dpi, cfg)
     v_edges = edge_mask(v_ridge, dpi, cfg)
     grids: list[TableGrid] = []

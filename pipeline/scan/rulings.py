@@ -39,7 +39,8 @@ def crossing(h: Ruling, v: Ruling) -> tuple[float, float]:
 
 
 def crosses(h: Ruling, v: Ruling, reach: float) -> bool:
-    """The two rulings meet within their drawn lengths (give or take `reach`)."""
+    """The two rulings meet within their drawn lengths (give or take `reach`). Symmetric: each
+    ruling is a line in its own frame, so which one is called horizontal does not matter."""
     x, y = crossing(h, v)
     return h.t0 - reach <= x <= h.t1 + reach and v.t0 - reach <= y <= v.t1 + reach
 
@@ -140,7 +141,7 @@ def find_rulings(ridge: np.ndarray, dpi: float, cfg: GridConfig) -> list[Ruling]
 
 
 def without_streaks(
-    rulings: list[Ruling], across: list[Ruling], horizontal: bool, scan_slope: float, dpi: float, cfg: GridConfig
+    rulings: list[Ruling], across: list[Ruling], scan_slope: float, dpi: float, cfg: GridConfig
 ) -> list[Ruling]:
     """`rulings` without scanner streaks: a line the scanner drew through the page runs on past
     the last ruling across it into a margin, where a table's ruling stops at its border.
@@ -158,8 +159,7 @@ def without_streaks(
     # The table's extent: rulings across that cross two of these (a page's edge or a stray line
     # beyond the table, seen as a ruling, crosses none).
     reach = cfg.corner_reach_in * dpi
-    across = [a for a in across if sum(crosses(r, a, reach) if horizontal else crosses(a, r, reach)
-                                       for r in rulings) >= 2]
+    across = [a for a in across if sum(crosses(a, r, reach) for r in rulings) >= 2]
     if len(across) < 2:
         return rulings
     first = min(min(r.at(r.t0), r.at(r.t1)) for r in across)
@@ -184,10 +184,10 @@ def without_streaks(
     alone_before = 2 * sum(far_before) < len(rulings)
     alone_after = 2 * sum(far_after) < len(rulings)
 
-    def streak(r: Ruling, far_before: bool, far_after: bool) -> bool:
+    def streak(r: Ruling, runs_on_before: bool, runs_on_after: bool) -> bool:
         before, after = r.t0 < first - margin, r.t1 > last + margin
         scanner_straight = slanted and abs(r.b - scan_slope) < cfg.streak_slope_tolerance * apart
-        alone = (far_before and alone_before) or (far_after and alone_after)
+        alone = (runs_on_before and alone_before) or (runs_on_after and alone_after)
         return (before and after) or ((before or after) and scanner_straight) or alone
 
     return [r for r, b, a in zip(rulings, far_before, far_after, strict=True) if not streak(r, b, a)]
