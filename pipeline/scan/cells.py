@@ -88,8 +88,14 @@ def _stretch(t0: float, t1: float, margin: float) -> np.ndarray:
     return np.arange(int(a), int(b) + 1)
 
 
-def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
-    """Which edges along one grid line exist, from where each is ruled (`_ruled` per edge).
+def _coverage(lines: list[list[np.ndarray]]) -> np.ndarray:
+    """The share of each edge seen ruled (`_ruled` runs, one list per grid line): [line, edge]."""
+    return np.array([[run.mean() if len(run) else 0.0 for run in line] for line in lines])
+
+
+def _present(runs: list[np.ndarray], coverage: np.ndarray, cfg: GridConfig) -> np.ndarray:
+    """Which edges along one grid line exist, from where each is ruled (`_ruled` per edge, and
+    `coverage`: the share of each ruled).
 
     An edge ruled over `edge_coverage` of its length, into one of its ends at least, exists (the
     `1` of `1,774.65` stood on a grid line ruled elsewhere in the table, in the middle of two rows
@@ -101,7 +107,6 @@ def _present(runs: list[np.ndarray], cfg: GridConfig) -> np.ndarray:
     longer joins a row to the row below it, and text crossing a line (paper at both ends)
     does not cut a merged cell.
     """
-    coverage = np.array([run.mean() if len(run) else 0.0 for run in runs])
     strong = (coverage >= cfg.edge_coverage) & np.array([_reaches_an_end(run, cfg.weak_edge_coverage) for run in runs],
                                                         dtype=bool)
     beside = np.r_[False, strong[:-1]] | np.r_[strong[1:], False]
@@ -165,10 +170,12 @@ def build_grid(
               for j, h in enumerate(hs)]
     v_runs = [[_ruled(v_edges, v, corners[r, i, 1], corners[r + 1, i, 1], margin) for r in range(n_rows)]
               for i, v in enumerate(vs)]
+    # Share of each edge ruled: ruled_below[j, c] like below, ruled_right[r, i] like right.
+    ruled_below, ruled_right = _coverage(h_runs), _coverage(v_runs).T
     for j in range(n_rows + 1):
-        below[j] = _present(h_runs[j], cfg)
+        below[j] = _present(h_runs[j], ruled_below[j], cfg)
     for i in range(n_cols + 1):
-        right[:, i] = _present(v_runs[i], cfg)
+        right[:, i] = _present(v_runs[i], ruled_right[:, i], cfg)
     for j in range(1, n_rows):
         lone = below[j] & ~np.r_[False, below[j, :-1]] & ~np.r_[below[j, 1:], False]
         for c in np.flatnonzero(lone):
@@ -177,7 +184,7 @@ def build_grid(
         lone = right[:, i] & ~np.r_[False, right[:-1, i]] & ~np.r_[right[1:, i], False]
         for r in np.flatnonzero(lone):
             right[r, i] = _strictly_ruled(v_runs[i][r], cfg)
-    right = _without_slivers(right, corners, v_runs, dpi, cfg)
+    right = _without_slivers(right, corners, ruled_right, dpi, cfg)
     if glyphs is not None:
         glyph_edges = functools.partial(_glyph_strokes, glyphs=glyphs, margin=margin, dpi=dpi, cfg=cfg)
         below = glyph_edges(below, h_runs, hs, corners[:, :, 0], across_rows=True)
@@ -186,14 +193,12 @@ def build_grid(
         # The same across a faded row ruling: the two amounts of a money-block column read as one cell.
         across = corners.transpose(1, 0, 2)[..., ::-1]
         below = _parted_by_text(below.T, right.T, across, lambda: glyphs().T, dpi, cfg).T
-    ruled_below = np.array([[run.mean() if len(run) else 0.0 for run in line] for line in h_runs])
-    ruled_right = np.array([[run.mean() if len(run) else 0.0 for run in line] for line in v_runs]).T
     cells = merged_cells(page, right, below, corners, shape, ruled_right, ruled_below)
     return TableGrid(page=page, n_rows=n_rows, n_cols=n_cols, cells=tuple(cells))
 
 
 def _without_slivers(
-    right: np.ndarray, corners: np.ndarray, v_runs: list[list[np.ndarray]], dpi: float, cfg: GridConfig
+    right: np.ndarray, corners: np.ndarray, ruled_right: np.ndarray, dpi: float, cfg: GridConfig
 ) -> np.ndarray:
     """`right` without the weaker of two column edges closer than any column of the forms, on the
     rows where both are there.
@@ -215,7 +220,7 @@ def _without_slivers(
             x1 = (corners[r, j, 0] + corners[r + 1, j, 0]) / 2
             if not cfg.min_cell_in * dpi <= x1 - x0 < narrow:
                 continue  # a column, or one ruling seen as two lines (`_merge_close` joins those at the centre)
-            weaker = i if v_runs[i][r].mean() < v_runs[j][r].mean() else j
+            weaker = i if ruled_right[r, i] < ruled_right[r, j] else j
             if 0 < weaker < n_lines - 1:
                 out[r, weaker] = False
     return out
