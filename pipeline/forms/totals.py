@@ -30,8 +30,7 @@ def read_totals(row: Row, max_col: Column | None, score_col: Column | None, read
     max_cells = row.under(max_col) if max_col is not None else []
     score_cells = row.under(score_col) if score_col is not None else []
     if max_col is not None and score_col is not None:
-        found = [c for i, c in enumerate(max_cells + score_cells) if c not in (max_cells + score_cells)[:i]]
-        joined = _joined(row, max_col, score_col, found)
+        joined = _joined(row, max_col, score_col, max_cells + [c for c in score_cells if c not in max_cells])
         if joined is not None:
             cell, (left, right) = joined
             reader.corrections.append(Correction(page=cell.page, field="total_score", raw=cell.text,
@@ -48,13 +47,12 @@ def read_totals(row: Row, max_col: Column | None, score_col: Column | None, read
 
 def _joined(row: Row, max_col: Column, score_col: Column, cells: list[Cell]) -> tuple[Cell, tuple[str, str]] | None:
     """The one cell covering both columns, with its two figures, or None."""
-    if len(cells) != 1 or cells[0].bbox is None or row.left is None or None in (max_col.x0, score_col.x1):
+    if len(cells) != 1 or cells[0].bbox is None or row.left is None \
+            or None in (max_col.x0, max_col.x1, score_col.x0, score_col.x1):
         return None
     cell = cells[0]
     shift = row.left - max_col.left
     x0, x1 = cell.bbox.x0 - shift, cell.bbox.x1 - shift
-    if score_col.x0 is None or max_col.x1 is None:
-        return None
     # It reaches over the middle of each column, not only across the ruling between them.
     if not (x0 <= (max_col.x0 + max_col.x1) / 2 and x1 >= (score_col.x0 + score_col.x1) / 2):
         return None

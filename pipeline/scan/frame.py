@@ -37,22 +37,13 @@ def _lost_sides(across: list[Ruling], rulings: list[Ruling], dpi: float, cfg: Gr
     slope = float(np.median([r.b for r in rulings]))
     t0 = min(a.at(a.t0) for a in across)
     t1 = max(a.at(a.t1) for a in across)
-
-    def position(r: Ruling, along: float) -> float:
-        return float(r.at(along))
-
+    centre = (t0 + t1) / 2
     found: list[Ruling] = []
-    for side in (-1, 1):
-        ends = []
-        for a in across:
-            along = float(a.at((a.t0 + a.t1) / 2))
-            outermost = (min if side < 0 else max)(position(r, along) for r in rulings)
-            end = a.t0 if side < 0 else a.t1
-            if side * (end - outermost) > reach:
-                ends.append(end)
-        if len(ends) < 2:
-            continue
-        pos = (min(ends) - pad) if side < 0 else (max(ends) + pad)
-        centre = (t0 + t1) / 2
-        found.append(Ruling(a=pos - slope * centre, b=slope, t0=t0, t1=t1, covered=0.0))
+    # Left (top): the smallest positions and each ruling across's start; right (bottom): the largest and ends.
+    for side, outermost, end_of in ((-1, min, lambda a: a.t0), (1, max, lambda a: a.t1)):
+        ends = [end_of(a) for a in across
+                if side * (end_of(a) - outermost(r.at(a.at((a.t0 + a.t1) / 2)) for r in rulings)) > reach]
+        if len(ends) >= 2:
+            pos = outermost(ends) + side * pad
+            found.append(Ruling(a=pos - slope * centre, b=slope, t0=t0, t1=t1, covered=0.0))
     return found
