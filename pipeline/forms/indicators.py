@@ -140,12 +140,12 @@ def read_indicator_table(
     roles = catalogue.columns.indicators
     header = rows[header_index]
     named = map_columns(header, roles)
-    spec = catalogue.forms.get(form_type)
+    spec = catalogue.forms[form_type]
     # 权重 is a column of some forms only: on the others it takes no unnamed header cell.
-    weighted = "weight" in named or (spec is not None and spec.weight_column)
+    weighted = "weight" in named or spec.weight_column
     order = tuple(r for r in roles if r != "weight" or weighted)
     cols = complete_columns(header, named, order, _shared_lines(rows, header_index))
-    if "weight" not in cols and catalogue.forms[form_type].weight_column:
+    if "weight" not in cols and spec.weight_column:
         cols = _find_weight_column(rows, header_index, cols)
     known = [v for k, v in cols.items() if k != "reason"]
     last = max(known, key=lambda c: c.index)
@@ -235,7 +235,7 @@ def read_indicator_table(
         if not any(values[k] for k in ("level2", "level3")) and numbers["max_score"] is None and numbers["score"] is None:
             continue  # a stray line (stamp, ruling fragment) with nothing of an indicator
 
-        if catalogue.forms[form_type].weight_column and numbers["weight"] is None:
+        if spec.weight_column and numbers["weight"] is None:
             values["level1"], numbers["weight"] = weight_in_label(reader, row.page, seq, str(values["level1"]), prov)
         level1 = vocabulary.canonical_level1(str(values["level1"])) if values["level1"] else ""
         level1 = snapped(reader, row.page, seq, "level1", level1, vocabulary.level1, prov)
